@@ -1,0 +1,69 @@
+//! memkind 1.14 error codes (values are ABI and never change) and their messages.
+
+use std::os::raw::c_int;
+
+pub const MEMKIND_SUCCESS: c_int = 0;
+pub const MEMKIND_ERROR_UNAVAILABLE: c_int = -1;
+pub const MEMKIND_ERROR_MBIND: c_int = -2;
+pub const MEMKIND_ERROR_MMAP: c_int = -3;
+pub const MEMKIND_ERROR_MALLOC: c_int = -6;
+pub const MEMKIND_ERROR_ENVIRON: c_int = -12;
+pub const MEMKIND_ERROR_INVALID: c_int = -13;
+pub const MEMKIND_ERROR_TOOMANY: c_int = -15;
+pub const MEMKIND_ERROR_BADOPS: c_int = -17;
+pub const MEMKIND_ERROR_HUGETLB: c_int = -18;
+pub const MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE: c_int = -20;
+pub const MEMKIND_ERROR_OPERATION_FAILED: c_int = -21;
+pub const MEMKIND_ERROR_ARENAS_CREATE: c_int = -22;
+pub const MEMKIND_ERROR_RUNTIME: c_int = -255;
+
+/// Internal error; `src/ffi` turns it into a code (and errno where the API sets one).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Error {
+    Unavailable,
+    Invalid,
+    TooMany,
+    Mmap,
+    ArenasCreate,
+    Runtime,
+    /// Out of memory, address space or file-system space.
+    NoMem,
+}
+
+impl Error {
+    pub fn code(self) -> c_int {
+        match self {
+            Error::Unavailable => MEMKIND_ERROR_UNAVAILABLE,
+            Error::Invalid => MEMKIND_ERROR_INVALID,
+            Error::TooMany => MEMKIND_ERROR_TOOMANY,
+            Error::Mmap => MEMKIND_ERROR_MMAP,
+            Error::ArenasCreate => MEMKIND_ERROR_ARENAS_CREATE,
+            Error::Runtime => MEMKIND_ERROR_RUNTIME,
+            Error::NoMem => MEMKIND_ERROR_MALLOC,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// Text for an error code, as `memkind_error_message` reports it.
+pub fn message(code: c_int) -> String {
+    let text = match code {
+        MEMKIND_SUCCESS => "operation succeeded",
+        MEMKIND_ERROR_UNAVAILABLE => "the requested memory kind is not available on this machine",
+        MEMKIND_ERROR_MBIND => "binding memory to NUMA nodes (mbind) failed",
+        MEMKIND_ERROR_MMAP => "mapping memory (mmap) failed",
+        MEMKIND_ERROR_MALLOC => "out of memory",
+        MEMKIND_ERROR_ENVIRON => "an environment variable could not be parsed",
+        MEMKIND_ERROR_INVALID => "invalid argument",
+        MEMKIND_ERROR_TOOMANY => "too many kinds: MEMKIND_MAX_KIND kinds already exist",
+        MEMKIND_ERROR_BADOPS => "invalid operations table for a kind",
+        MEMKIND_ERROR_HUGETLB => "huge pages could not be allocated",
+        MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE => "the requested memory type is not available",
+        MEMKIND_ERROR_OPERATION_FAILED => "the operation failed",
+        MEMKIND_ERROR_ARENAS_CREATE => "creating an allocator arena failed",
+        MEMKIND_ERROR_RUNTIME => "unspecified run-time error",
+        _ => return format!("<memkind> undefined error number: {code}"),
+    };
+    format!("<memkind> {text}")
+}

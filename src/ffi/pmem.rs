@@ -1,0 +1,1 @@
+//! libpmem exports (`pmem_*`).

@@ -1,0 +1,8 @@
+//! memkind 1.14 and libpmem 1.x compatible allocator library.
+//!
+//! File-backed kinds live in an unlinked temporary file, mapped into one address reservation
+//! per kind and handed to private jemalloc arenas through extent hooks. See `DESIGN.md`.
+
+pub mod error;
+pub mod ffi;
+pub mod pmem;

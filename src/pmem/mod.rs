@@ -1,0 +1,1 @@
+//! Persistence primitives behind the libpmem API.
