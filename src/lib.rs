@@ -3,6 +3,10 @@
 //! File-backed kinds live in an unlinked temporary file, mapped into one address reservation
 //! per kind and handed to private jemalloc arenas through extent hooks. See `DESIGN.md`.
 
+pub mod arena;
+pub mod chunk;
 pub mod error;
 pub mod ffi;
+pub mod kind;
 pub mod pmem;
+pub mod sys;

@@ -1,0 +1,336 @@
+//! What a kind is, the table of kinds, and the heap operations on them.
+//!
+//! A `memkind_t` handed to C is the address of a [`Slot`] in one of two static tables
+//! (static kinds, then created kinds). Slots never move or go away, so a handle is checked
+//! by address before use, and a destroyed or foreign handle is an error, not a crash.
+//! Which kind owns a pointer is read from the chunk map (see `chunk.rs`), never from the
+//! caller's claim.
+
+pub mod file;
+pub mod space;
+pub mod statics;
+
+use std::cell::Cell;
+use std::os::raw::{c_int, c_void};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, AtomicUsize, Ordering};
+
+use crate::arena::{self, extent_hooks_t};
+use crate::chunk;
+use crate::error::{Error, Result};
+use crate::sys;
+use space::Space;
+
+pub(crate) const MAX_ARENAS: usize = 64;
+
+pub(crate) const STATE_FREE: u8 = 0;
+pub(crate) const STATE_BUSY: u8 = 1;
+pub(crate) const STATE_LIVE: u8 = 2;
+/// A static kind the machine cannot provide.
+pub(crate) const STATE_UNAVAILABLE: u8 = 3;
+
+#[repr(C)]
+pub struct Slot {
+    /// Must stay first: the hooks get a pointer to it and find their slot from it.
+    hooks: extent_hooks_t,
+    pub id: u32,
+    pub state: AtomicU8,
+    /// Whether blocks go through jemalloc's automatic per-thread cache.
+    tcache: AtomicU8,
+    narenas: AtomicU32,
+    arenas: [AtomicU32; MAX_ARENAS],
+    /// Backing file, or -1 for anonymous memory.
+    pub fd: AtomicI32,
+    /// Limit on committed bytes (0 = only the file system limits).
+    pub max_bytes: AtomicUsize,
+    pub committed: AtomicUsize,
+    pub space: spin::Mutex<Space>,
+}
+
+impl Slot {
+    pub const fn new(id: u32) -> Self {
+        Slot {
+            hooks: space::HOOKS,
+            id,
+            state: AtomicU8::new(STATE_FREE),
+            tcache: AtomicU8::new(0),
+            narenas: AtomicU32::new(0),
+            arenas: [const { AtomicU32::new(0) }; MAX_ARENAS],
+            fd: AtomicI32::new(-1),
+            max_bytes: AtomicUsize::new(0),
+            committed: AtomicUsize::new(0),
+            space: spin::Mutex::new(Space::new()),
+        }
+    }
+
+    pub fn handle(&'static self) -> *mut c_void {
+        self as *const Slot as *mut c_void
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.state.load(Ordering::Acquire) == STATE_LIVE
+    }
+
+    pub fn is_file(&self) -> bool {
+        self.fd.load(Ordering::Relaxed) >= 0
+    }
+
+    fn hooks(&'static self) -> &'static extent_hooks_t {
+        &self.hooks
+    }
+
+    /// Creates `n` arenas on this slot's hooks with the given decay times.
+    pub fn start_arenas(&'static self, n: usize, tcache: bool, decay: Option<(isize, isize)>) -> Result<()> {
+        let n = n.clamp(1, MAX_ARENAS);
+        for i in 0..n {
+            let Some(a) = arena::create(self.hooks()) else {
+                self.stop_arenas();
+                return Err(Error::ArenasCreate);
+            };
+            self.arenas[i].store(a, Ordering::Relaxed);
+            self.narenas.store(i as u32 + 1, Ordering::Release);
+            if let Some((dirty, muzzy)) = decay {
+                arena::set_decay(a, dirty, muzzy);
+            }
+        }
+        self.tcache.store(tcache as u8, Ordering::Release);
+        Ok(())
+    }
+
+    pub fn stop_arenas(&self) {
+        let n = self.narenas.swap(0, Ordering::AcqRel) as usize;
+        for a in &self.arenas[..n] {
+            arena::destroy(a.load(Ordering::Relaxed));
+        }
+    }
+
+    fn purge_all(&self) {
+        let n = self.narenas.load(Ordering::Acquire) as usize;
+        for a in &self.arenas[..n] {
+            arena::purge(a.load(Ordering::Relaxed));
+        }
+    }
+
+    /// mallocx flags for the calling thread: its arena of this kind, with or without cache.
+    #[inline]
+    fn flags(&self) -> c_int {
+        let n = self.narenas.load(Ordering::Acquire).max(1);
+        let a = self.arenas[(thread_index() % n) as usize].load(Ordering::Relaxed);
+        arena::flags(a, self.tcache.load(Ordering::Relaxed) != 0)
+    }
+
+    #[inline]
+    fn free_flags(&self) -> c_int {
+        if self.tcache.load(Ordering::Relaxed) != 0 {
+            0
+        } else {
+            tikv_jemalloc_sys::MALLOCX_TCACHE_NONE
+        }
+    }
+}
+
+fn thread_index() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    thread_local! {
+        static INDEX: Cell<u32> = const { Cell::new(u32::MAX) };
+    }
+    INDEX
+        .try_with(|c| {
+            let v = c.get();
+            if v != u32::MAX {
+                return v;
+            }
+            let v = NEXT.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff;
+            c.set(v);
+            v
+        })
+        .unwrap_or(0)
+}
+
+/// The slot a C handle names, if it is one of ours (live or not).
+pub fn slot_of_handle(h: *const c_void) -> Option<&'static Slot> {
+    statics::slot_of_handle(h).or_else(|| file::slot_of_handle(h))
+}
+
+/// Slot by id (statics first, then created kinds).
+pub fn slot_by_id(id: u32) -> Option<&'static Slot> {
+    statics::slot_by_id(id).or_else(|| file::slot_by_id(id))
+}
+
+/// A live, usable slot for a C handle; initialises static kinds on first use.
+pub fn usable(h: *const c_void) -> Result<&'static Slot> {
+    let slot = slot_of_handle(h).ok_or(Error::Invalid)?;
+    match slot.state.load(Ordering::Acquire) {
+        STATE_LIVE => Ok(slot),
+        STATE_UNAVAILABLE => Err(Error::Unavailable),
+        _ if statics::is_static(slot) => statics::init(slot),
+        _ => Err(Error::Invalid),
+    }
+}
+
+/// What a pointer handed back to us turned out to be.
+pub enum Owner {
+    Live(&'static Slot, &'static chunk::Chunk),
+    /// In no kind's memory, or not the start of a live block.
+    Unknown,
+}
+
+#[inline]
+pub fn owner(p: *const c_void) -> Owner {
+    let addr = p as usize;
+    let Some(c) = chunk::lookup(addr) else {
+        return Owner::Unknown;
+    };
+    match slot_by_id(c.slot.load(Ordering::Relaxed)) {
+        Some(s) if s.is_live() => Owner::Live(s, c),
+        _ => Owner::Unknown,
+    }
+}
+
+/// Reports a pointer no kind allocated (or already freed) and leaves it alone.
+pub fn report_foreign(func: &str, p: *const c_void) {
+    let mut buf = [0u8; 18];
+    sys::report(&[
+        b"memkind: ",
+        func.as_bytes(),
+        b": pointer ",
+        sys::hex(p as usize, &mut buf),
+        b" was not allocated by any kind or was already freed; ignored",
+    ]);
+}
+
+#[inline]
+fn record(c_slot: &Slot, p: *mut c_void) -> *mut c_void {
+    if !p.is_null() {
+        if let Some(c) = chunk::lookup(p as usize) {
+            c.mark_live(p as usize);
+        } else {
+            debug_assert!(false, "jemalloc returned memory outside {}'s chunks", c_slot.id);
+        }
+    }
+    p
+}
+
+/// Allocates with retry: a file-backed kind at its limit first gives its cached pages back.
+fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
+    let p = arena::alloc(size, slot.flags() | extra);
+    if !p.is_null() {
+        return Ok(record(slot, p));
+    }
+    if slot.is_file() {
+        slot.purge_all();
+        let p = arena::alloc(size, slot.flags() | extra);
+        if !p.is_null() {
+            return Ok(record(slot, p));
+        }
+    }
+    Err(Error::NoMem)
+}
+
+pub fn malloc(slot: &Slot, size: usize) -> Result<*mut c_void> {
+    if size == 0 {
+        return Ok(std::ptr::null_mut());
+    }
+    alloc_in(slot, size, 0)
+}
+
+pub fn calloc(slot: &Slot, num: usize, size: usize) -> Result<*mut c_void> {
+    let total = num.checked_mul(size).ok_or(Error::NoMem)?;
+    if total == 0 {
+        return Ok(std::ptr::null_mut());
+    }
+    alloc_in(slot, total, arena::ZERO)
+}
+
+/// Alignment must already be checked (power of two, at least pointer size).
+pub fn aligned(slot: &Slot, align: usize, size: usize) -> Result<*mut c_void> {
+    if size == 0 {
+        return Ok(std::ptr::null_mut());
+    }
+    alloc_in(slot, size, arena::align_flag(align))
+}
+
+/// Frees `p` into whichever kind owns it; false if no kind owns it as a live block.
+#[inline]
+pub fn free(p: *mut c_void) -> bool {
+    match owner(p) {
+        Owner::Live(s, c) if c.claim(p as usize) => {
+            // SAFETY: the claim proves p is a live block of this kind and no one else frees it.
+            unsafe { arena::free(p, s.free_flags()) };
+            true
+        }
+        _ => false,
+    }
+}
+
+pub fn usable_size(p: *const c_void) -> Option<usize> {
+    match owner(p) {
+        // SAFETY: is_live shows p is the start of a live block.
+        Owner::Live(_, c) if c.is_live(p as usize) => Some(unsafe { arena::usable_size(p) }),
+        _ => None,
+    }
+}
+
+pub fn detect(p: *const c_void) -> Option<&'static Slot> {
+    match owner(p) {
+        Owner::Live(s, c) if c.is_live(p as usize) => Some(s),
+        _ => None,
+    }
+}
+
+/// Resizes `p` (owned by any kind) into kind `target`. `Err(Invalid)` for a foreign `p`.
+pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void> {
+    let Owner::Live(from, c) = owner(p) else {
+        return Err(Error::Invalid);
+    };
+    if from.id != target.id {
+        // Moving between kinds: allocate in the target, copy, free the old block.
+        let Some(old) = usable_size(p) else {
+            return Err(Error::Invalid);
+        };
+        let q = alloc_in(target, size, 0)?;
+        // SAFETY: both blocks are live and at least min(old, size) bytes long.
+        unsafe { std::ptr::copy_nonoverlapping(p as *const u8, q as *mut u8, old.min(size)) };
+        free(p);
+        return Ok(q);
+    }
+    // Take p out of the live map first, so no racing free sees it while jemalloc moves it.
+    if !c.claim(p as usize) {
+        return Err(Error::Invalid);
+    }
+    // SAFETY: the claim proves p is live and ours alone.
+    let mut q = unsafe { arena::realloc(p, size, target.flags()) };
+    if q.is_null() && target.is_file() {
+        target.purge_all();
+        // SAFETY: as above; p is still live after a failed rallocx.
+        q = unsafe { arena::realloc(p, size, target.flags()) };
+    }
+    if q.is_null() {
+        c.mark_live(p as usize);
+        return Err(Error::NoMem);
+    }
+    Ok(record(target, q))
+}
+
+/// Releases everything a created kind holds; its handle stays invalid until reused.
+pub fn destroy(slot: &'static Slot) -> Result<()> {
+    if statics::is_static(slot) {
+        return Err(Error::Invalid);
+    }
+    if slot.state.compare_exchange(STATE_LIVE, STATE_BUSY, Ordering::AcqRel, Ordering::Acquire).is_err() {
+        return Err(Error::Invalid);
+    }
+    file::teardown(slot);
+    Ok(())
+}
+
+/// Bytes the kind can hold at most, as `memkind_get_capacity` reports.
+pub fn capacity(slot: &Slot) -> Option<u64> {
+    if slot.is_file() {
+        let max = slot.max_bytes.load(Ordering::Relaxed);
+        if max != 0 {
+            return Some(max as u64);
+        }
+        return sys::fs_size(slot.fd.load(Ordering::Relaxed)).ok();
+    }
+    Some(sys::total_ram())
+}

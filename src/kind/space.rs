@@ -1,0 +1,313 @@
+//! A kind's address space and its jemalloc extent hooks.
+//!
+//! A kind owns up to [`MAX_KIND_CHUNKS`] chunks (see `chunk.rs`). Extents are carved from
+//! them by a bump pointer: jemalloc keeps every range it got (retained), so address space
+//! never comes back to us while the kind lives. For a file-backed kind each chunk maps a
+//! stretch of the kind's file; an extent's file blocks are reserved with `fallocate` when
+//! jemalloc commits it and punched out when it decommits, so a full file system means a
+//! failed allocation, never SIGBUS, and freed memory goes back to the file system.
+//!
+//! The hooks run inside jemalloc with its locks held: they never allocate and never panic.
+
+use std::os::raw::{c_uint, c_void};
+use std::sync::atomic::Ordering;
+
+use super::Slot;
+use crate::arena::extent_hooks_t;
+use crate::chunk::{self, CHUNK_ALIGN};
+use crate::sys;
+
+pub(crate) const MAX_KIND_CHUNKS: usize = 64;
+
+pub struct Space {
+    chunks: [u16; MAX_KIND_CHUNKS],
+    nchunks: usize,
+    bump: usize,
+    end: usize,
+    /// Bytes of file already assigned to chunks.
+    file_len: u64,
+    /// Size of the next chunk to reserve.
+    pub chunk_len: usize,
+}
+
+impl Space {
+    pub const fn new() -> Self {
+        Space { chunks: [0; MAX_KIND_CHUNKS], nchunks: 0, bump: 0, end: 0, file_len: 0, chunk_len: CHUNK_ALIGN }
+    }
+
+    pub fn chunks(&self) -> &[u16] {
+        &self.chunks[..self.nchunks]
+    }
+
+    /// Carves `size` bytes aligned to `align` from the current chunk, adding a chunk when
+    /// it is exhausted.
+    pub fn carve(&mut self, slot: &Slot, size: usize, align: usize) -> Option<usize> {
+        let align = align.max(sys::page_size());
+        loop {
+            if self.nchunks > 0 {
+                let start = self.bump.checked_next_multiple_of(align)?;
+                if start.checked_add(size)? <= self.end {
+                    self.bump = start + size;
+                    return Some(start);
+                }
+            }
+            let need = size.checked_add(align)?.checked_next_multiple_of(CHUNK_ALIGN)?;
+            self.grow(slot, need.max(self.chunk_len))?;
+        }
+    }
+
+    /// Adds a chunk of at least `want` bytes, halving down to `min` when address space is
+    /// short.
+    fn grow(&mut self, slot: &Slot, want: usize) -> Option<()> {
+        if self.nchunks == MAX_KIND_CHUNKS {
+            return None;
+        }
+        let fd = slot.fd.load(Ordering::Relaxed);
+        let mut len = want;
+        let base = loop {
+            match sys::reserve(len, CHUNK_ALIGN) {
+                Ok(b) => break b,
+                Err(_) if len > CHUNK_ALIGN && len / 2 >= self.chunk_len.min(want) / 4 => {
+                    len = (len / 2).next_multiple_of(CHUNK_ALIGN)
+                }
+                Err(_) => return None,
+            }
+        };
+        let mapped = if fd >= 0 {
+            let new_len = self.file_len + len as u64;
+            sys::set_file_len(fd, new_len).is_ok() && sys::map_file(base, len, fd, self.file_len).is_ok()
+        } else {
+            sys::map_anon_rw(base, len).is_ok()
+        };
+        if !mapped {
+            sys::unmap(base, len);
+            return None;
+        }
+        let Some(idx) = chunk::register(base, len, slot.id, self.file_len) else {
+            sys::unmap(base, len);
+            return None;
+        };
+        self.chunks[self.nchunks] = idx;
+        self.nchunks += 1;
+        self.file_len += len as u64;
+        self.bump = base;
+        self.end = base + len;
+        Some(())
+    }
+
+    /// Unregisters and unmaps every chunk; the kind's file is closed by the caller.
+    pub fn release(&mut self) {
+        for &idx in self.chunks() {
+            let c = chunk::get(idx);
+            let (base, len) = (c.base.load(Ordering::Relaxed), c.len.load(Ordering::Relaxed));
+            chunk::unregister(idx);
+            sys::unmap(base, len);
+        }
+        *self = Space::new();
+    }
+}
+
+/// File offset of `[addr, addr+len)`, which must lie in one chunk.
+fn file_offset(addr: usize, len: usize) -> Option<u64> {
+    let c = chunk::lookup(addr)?;
+    if !c.contains(addr, len) {
+        return None;
+    }
+    Some(c.file_off.load(Ordering::Relaxed) + (addr - c.base.load(Ordering::Relaxed)) as u64)
+}
+
+/// Reserves file blocks for a range jemalloc is about to use; false when the kind's limit
+/// or the file system's space is reached.
+fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
+    let fd = slot.fd.load(Ordering::Relaxed);
+    if fd < 0 {
+        return true;
+    }
+    let max = slot.max_bytes.load(Ordering::Relaxed);
+    let before = slot.committed.fetch_add(len, Ordering::AcqRel);
+    if max != 0 && before + len > max {
+        slot.committed.fetch_sub(len, Ordering::AcqRel);
+        return false;
+    }
+    let ok = match file_offset(addr, len) {
+        Some(off) => match sys::reserve_blocks(fd, off, len) {
+            Ok(()) => true,
+            Err(_) => {
+                // A failed fallocate may have taken some blocks; give them back.
+                let _ = sys::release_blocks(fd, off, len);
+                false
+            }
+        },
+        None => false,
+    };
+    if !ok {
+        slot.committed.fetch_sub(len, Ordering::AcqRel);
+    }
+    ok
+}
+
+/// Gives a range's file blocks back; it reads as zeros when committed again.
+fn decommit(slot: &Slot, addr: usize, len: usize) -> bool {
+    let fd = slot.fd.load(Ordering::Relaxed);
+    if fd < 0 {
+        return false;
+    }
+    match file_offset(addr, len) {
+        Some(off) if sys::release_blocks(fd, off, len).is_ok() => {
+            slot.committed.fetch_sub(len, Ordering::AcqRel);
+            true
+        }
+        _ => false,
+    }
+}
+
+/// # Safety
+/// `hooks` must be the hooks table embedded at the start of a [`Slot`].
+unsafe fn slot_of<'a>(hooks: *mut extent_hooks_t) -> &'a Slot {
+    // SAFETY: Slot is repr(C) with the hooks table first, and slots are statics.
+    unsafe { &*(hooks as *const Slot) }
+}
+
+fn guard<R>(fail: R, f: impl FnOnce() -> R) -> R {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(fail)
+}
+
+unsafe extern "C" fn hook_alloc(
+    hooks: *mut extent_hooks_t,
+    new_addr: *mut c_void,
+    size: usize,
+    alignment: usize,
+    zero: *mut bool,
+    commit_p: *mut bool,
+    _arena: c_uint,
+) -> *mut c_void {
+    // SAFETY: jemalloc passes the table we registered, embedded in a Slot.
+    let slot = unsafe { slot_of(hooks) };
+    guard(std::ptr::null_mut(), || {
+        // In-place growth at a given address is not offered; jemalloc then moves the block.
+        if !new_addr.is_null() {
+            return std::ptr::null_mut();
+        }
+        let mut space = slot.space.lock();
+        let Some(addr) = space.carve(slot, size, alignment) else {
+            return std::ptr::null_mut();
+        };
+        let file = slot.fd.load(Ordering::Relaxed) >= 0;
+        // SAFETY: jemalloc passes valid in/out flags.
+        let want_commit = unsafe { *commit_p };
+        if file && want_commit && !commit(slot, addr, size) {
+            space.uncarve(addr, size);
+            return std::ptr::null_mut();
+        }
+        // SAFETY: as above.
+        unsafe {
+            *zero = true;
+            *commit_p = want_commit || !file;
+        }
+        addr as *mut c_void
+    })
+}
+
+impl Space {
+    /// Undoes the last carve when its commit failed, so the range is not lost.
+    fn uncarve(&mut self, addr: usize, size: usize) {
+        if addr + size == self.bump {
+            self.bump = addr;
+        }
+    }
+}
+
+unsafe extern "C" fn hook_commit(
+    hooks: *mut extent_hooks_t,
+    addr: *mut c_void,
+    _size: usize,
+    offset: usize,
+    length: usize,
+    _arena: c_uint,
+) -> bool {
+    // SAFETY: jemalloc passes the table we registered, embedded in a Slot.
+    let slot = unsafe { slot_of(hooks) };
+    guard(true, || !commit(slot, addr as usize + offset, length))
+}
+
+unsafe extern "C" fn hook_decommit(
+    hooks: *mut extent_hooks_t,
+    addr: *mut c_void,
+    _size: usize,
+    offset: usize,
+    length: usize,
+    _arena: c_uint,
+) -> bool {
+    // SAFETY: jemalloc passes the table we registered, embedded in a Slot.
+    let slot = unsafe { slot_of(hooks) };
+    // Anonymous kinds refuse, so jemalloc purges with madvise instead.
+    guard(true, || !decommit(slot, addr as usize + offset, length))
+}
+
+unsafe extern "C" fn hook_purge_forced(
+    hooks: *mut extent_hooks_t,
+    addr: *mut c_void,
+    _size: usize,
+    offset: usize,
+    length: usize,
+    _arena: c_uint,
+) -> bool {
+    // SAFETY: jemalloc passes the table we registered, embedded in a Slot.
+    let slot = unsafe { slot_of(hooks) };
+    // A file range purged but still "committed" would fault in new blocks unreserved:
+    // file kinds only give memory back through decommit.
+    guard(true, || slot.fd.load(Ordering::Relaxed) >= 0 || !sys::discard(addr as usize + offset, length))
+}
+
+unsafe extern "C" fn hook_purge_lazy(
+    hooks: *mut extent_hooks_t,
+    addr: *mut c_void,
+    _size: usize,
+    offset: usize,
+    length: usize,
+    _arena: c_uint,
+) -> bool {
+    // SAFETY: jemalloc passes the table we registered, embedded in a Slot.
+    let slot = unsafe { slot_of(hooks) };
+    guard(true, || slot.fd.load(Ordering::Relaxed) >= 0 || !sys::discard_lazy(addr as usize + offset, length))
+}
+
+unsafe extern "C" fn hook_split(
+    _hooks: *mut extent_hooks_t,
+    _addr: *mut c_void,
+    _size: usize,
+    _size_a: usize,
+    _size_b: usize,
+    _committed: bool,
+    _arena: c_uint,
+) -> bool {
+    false
+}
+
+unsafe extern "C" fn hook_merge(
+    _hooks: *mut extent_hooks_t,
+    addr_a: *mut c_void,
+    _size_a: usize,
+    addr_b: *mut c_void,
+    _size_b: usize,
+    _committed: bool,
+    _arena: c_uint,
+) -> bool {
+    // Chunks are separate reservations with their own file offsets: never merge across.
+    let (a, b) = (chunk::index_of(addr_a as usize), chunk::index_of(addr_b as usize));
+    a == 0 || a != b
+}
+
+/// The hooks table every slot embeds. No dalloc/destroy: jemalloc retains address space,
+/// which is returned wholesale when the kind is destroyed.
+pub const HOOKS: extent_hooks_t = extent_hooks_t {
+    alloc: Some(hook_alloc),
+    dalloc: None,
+    destroy: None,
+    commit: Some(hook_commit),
+    decommit: Some(hook_decommit),
+    purge_lazy: Some(hook_purge_lazy),
+    purge_forced: Some(hook_purge_forced),
+    split: Some(hook_split),
+    merge: Some(hook_merge),
+};

@@ -1,0 +1,80 @@
+//! The static kinds (`MEMKIND_DEFAULT`, `MEMKIND_REGULAR`, ...), one slot each, indexed by
+//! memkind's partition numbers. DEFAULT and REGULAR are ordinary anonymous memory on their
+//! own arenas; the NUMA and huge-page kinds answer "unavailable" on this build.
+
+use std::sync::atomic::Ordering;
+
+use super::{Slot, STATE_LIVE, STATE_UNAVAILABLE};
+use crate::error::{Error, Result};
+
+pub(crate) const PARTITION_DEFAULT: u32 = 0;
+pub(crate) const PARTITION_REGULAR: u32 = 11;
+pub(crate) const NUM_STATIC: usize = 26;
+
+/// Anonymous chunks are reserved 64 GiB at a time (address space only).
+const ANON_CHUNK: usize = 64 << 30;
+
+pub static SLOTS: [Slot; NUM_STATIC] = {
+    let mut i = 0;
+    let mut s = [const { Slot::new(0) }; NUM_STATIC];
+    while i < NUM_STATIC {
+        s[i] = Slot::new(i as u32);
+        i += 1;
+    }
+    s
+};
+
+static INIT_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+
+pub fn is_static(slot: &Slot) -> bool {
+    (slot.id as usize) < NUM_STATIC && std::ptr::eq(slot, &SLOTS[slot.id as usize])
+}
+
+pub fn slot_of_handle(h: *const std::ffi::c_void) -> Option<&'static Slot> {
+    let base = SLOTS.as_ptr() as usize;
+    let off = (h as usize).wrapping_sub(base);
+    if off < std::mem::size_of_val(&SLOTS) && off % std::mem::size_of::<Slot>() == 0 {
+        Some(&SLOTS[off / std::mem::size_of::<Slot>()])
+    } else {
+        None
+    }
+}
+
+pub fn slot_by_id(id: u32) -> Option<&'static Slot> {
+    SLOTS.get(id as usize)
+}
+
+/// Arenas per kind: `MEMKIND_ARENA_NUM_PER_KIND`, else one per CPU.
+pub fn arenas_per_kind() -> usize {
+    std::env::var("MEMKIND_ARENA_NUM_PER_KIND")
+        .ok()
+        .and_then(|v| v.trim().parse::<usize>().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or_else(crate::sys::num_cpus)
+        .clamp(1, super::MAX_ARENAS)
+}
+
+/// First use of a static kind: start DEFAULT/REGULAR, mark the rest unavailable.
+pub fn init(slot: &'static Slot) -> Result<&'static Slot> {
+    let _g = INIT_LOCK.lock();
+    match slot.state.load(Ordering::Acquire) {
+        STATE_LIVE => return Ok(slot),
+        STATE_UNAVAILABLE => return Err(Error::Unavailable),
+        _ => {}
+    }
+    if slot.id != PARTITION_DEFAULT && slot.id != PARTITION_REGULAR {
+        slot.state.store(STATE_UNAVAILABLE, Ordering::Release);
+        return Err(Error::Unavailable);
+    }
+    slot.space.lock().chunk_len = ANON_CHUNK;
+    // Only DEFAULT uses jemalloc's automatic thread cache: that cache is shared by all
+    // arenas, so exactly one kind may feed it.
+    slot.start_arenas(arenas_per_kind(), slot.id == PARTITION_DEFAULT, None)?;
+    slot.state.store(STATE_LIVE, Ordering::Release);
+    Ok(slot)
+}
+
+/// memkind_check_available for a static kind.
+pub fn available(slot: &'static Slot) -> Result<()> {
+    init(slot).map(|_| ())
+}

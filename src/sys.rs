@@ -1,0 +1,305 @@
+//! The OS primitives layer: the only place that calls `mmap`, `fallocate`, `madvise` and
+//! opens the backing files. Every function returns `Err(errno)` on failure and leaves no
+//! partial state behind (a failed reservation is unmapped, a failed open closes its fd).
+
+use std::ffi::CStr;
+use std::os::raw::c_int;
+
+pub type SysResult<T> = std::result::Result<T, c_int>;
+
+fn errno() -> c_int {
+    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+}
+
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as usize
+    } else {
+        4096
+    }
+}
+
+/// Reserves `len` bytes of address space aligned to `align` (a power of two), inaccessible
+/// until mapped again with [`map_anon_rw`] or [`map_file`]. Costs no memory.
+pub fn reserve(len: usize, align: usize) -> SysResult<usize> {
+    let total = len.checked_add(align).ok_or(libc::ENOMEM)?;
+    // SAFETY: a fresh anonymous PROT_NONE mapping touches no existing memory.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            total,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(errno());
+    }
+    let start = p as usize;
+    let aligned = (start + align - 1) & !(align - 1);
+    // Trim the slack on both sides so only [aligned, aligned+len) stays reserved.
+    if aligned > start {
+        unmap(start, aligned - start);
+    }
+    let end = aligned + len;
+    if start + total > end {
+        unmap(end, start + total - end);
+    }
+    Ok(aligned)
+}
+
+/// Replaces part of a reservation with private anonymous read-write memory; pages are
+/// only backed when first touched.
+pub fn map_anon_rw(addr: usize, len: usize) -> SysResult<()> {
+    // SAFETY: MAP_FIXED only over address space this library reserved itself.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// Maps `len` bytes of `fd` from `offset` shared and read-write over part of a reservation.
+pub fn map_file(addr: usize, len: usize, fd: c_int, offset: u64) -> SysResult<()> {
+    // SAFETY: MAP_FIXED only over address space this library reserved itself.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_FIXED,
+            fd,
+            offset as libc::off_t,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+pub fn unmap(addr: usize, len: usize) {
+    // SAFETY: only ranges this library mapped are passed here.
+    unsafe { libc::munmap(addr as *mut libc::c_void, len) };
+}
+
+/// Drops the pages of an anonymous range; it reads as zeros afterwards.
+pub fn discard(addr: usize, len: usize) -> bool {
+    // SAFETY: the range belongs to a reservation of ours and holds no live allocation.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTNEED) == 0 }
+}
+
+/// Lets the kernel reclaim an anonymous range lazily.
+pub fn discard_lazy(addr: usize, len: usize) -> bool {
+    // SAFETY: the range belongs to a reservation of ours and holds no live allocation.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_FREE) == 0 }
+}
+
+/// Takes file-system blocks for `[offset, offset+len)` so later page faults cannot fail.
+pub fn reserve_blocks(fd: c_int, offset: u64, len: usize) -> SysResult<()> {
+    // SAFETY: plain syscall on a descriptor we own.
+    let r = unsafe { libc::fallocate(fd, 0, offset as libc::off_t, len as libc::off_t) };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = errno();
+    if e == libc::EOPNOTSUPP {
+        // File systems without fallocate: posix_fallocate writes the blocks instead.
+        // SAFETY: plain libc call on a descriptor we own.
+        let r = unsafe { libc::posix_fallocate(fd, offset as libc::off_t, len as libc::off_t) };
+        return if r == 0 { Ok(()) } else { Err(r) };
+    }
+    Err(e)
+}
+
+/// Gives the blocks of `[offset, offset+len)` back to the file system; the range reads as
+/// zeros afterwards and its pages leave every mapping of the file.
+pub fn release_blocks(fd: c_int, offset: u64, len: usize) -> SysResult<()> {
+    // SAFETY: plain syscall on a descriptor we own.
+    let r = unsafe {
+        libc::fallocate(
+            fd,
+            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+            offset as libc::off_t,
+            len as libc::off_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+pub fn set_file_len(fd: c_int, len: u64) -> SysResult<()> {
+    // SAFETY: plain syscall on a descriptor we own.
+    if unsafe { libc::ftruncate(fd, len as libc::off_t) } == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+pub fn close(fd: c_int) {
+    // SAFETY: only descriptors this library opened are closed here.
+    unsafe { libc::close(fd) };
+}
+
+/// Opens an unlinked temporary file in `dir`: never visible there, gone when the last
+/// descriptor or mapping goes, also after a crash.
+pub fn open_unlinked_tmp(dir: &CStr) -> SysResult<c_int> {
+    let dir_bytes = dir.to_bytes();
+    if dir_bytes.is_empty() {
+        return Err(libc::EINVAL);
+    }
+    check_dir(dir)?;
+    // SAFETY: dir is a valid NUL-terminated string.
+    let fd = unsafe {
+        libc::open(
+            dir.as_ptr(),
+            libc::O_TMPFILE | libc::O_RDWR | libc::O_EXCL | libc::O_CLOEXEC,
+            0o600 as libc::c_uint,
+        )
+    };
+    if fd >= 0 {
+        return Ok(fd);
+    }
+    let e = errno();
+    if e != libc::EOPNOTSUPP && e != libc::EISDIR && e != libc::EINVAL {
+        return Err(e);
+    }
+    // No O_TMPFILE on this file system: create a unique name and unlink it at once.
+    let mut template = Vec::with_capacity(dir_bytes.len() + 20);
+    template.extend_from_slice(dir_bytes);
+    template.extend_from_slice(b"/memkind.XXXXXX\0");
+    // SAFETY: template is NUL-terminated and writable, as mkostemp requires.
+    let fd = unsafe { libc::mkostemp(template.as_mut_ptr() as *mut libc::c_char, libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(errno());
+    }
+    // SAFETY: template now holds the created file's NUL-terminated path.
+    unsafe { libc::unlink(template.as_ptr() as *const libc::c_char) };
+    Ok(fd)
+}
+
+/// The path must be an existing directory we may write into.
+pub fn check_dir(dir: &CStr) -> SysResult<()> {
+    // SAFETY: zeroed stat is a valid out-buffer; dir is NUL-terminated.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::stat(dir.as_ptr(), &mut st) } != 0 {
+        return Err(errno());
+    }
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(libc::ENOTDIR);
+    }
+    // SAFETY: dir is NUL-terminated.
+    if unsafe { libc::access(dir.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+        return Err(errno());
+    }
+    Ok(())
+}
+
+/// Total size in bytes of the file system holding `fd`.
+pub fn fs_size(fd: c_int) -> SysResult<u64> {
+    // SAFETY: zeroed statvfs is a valid out-buffer.
+    let mut sv: libc::statvfs = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstatvfs(fd, &mut sv) } != 0 {
+        return Err(errno());
+    }
+    Ok((sv.f_blocks as u64).saturating_mul(sv.f_frsize as u64))
+}
+
+/// Physical memory of the machine in bytes.
+pub fn total_ram() -> u64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
+    if pages > 0 {
+        pages as u64 * page_size() as u64
+    } else {
+        0
+    }
+}
+
+/// Whether a file in `dir` can be mapped with MAP_SYNC, i.e. the directory is on a DAX
+/// file system.
+pub fn dir_supports_map_sync(dir: &CStr) -> SysResult<bool> {
+    let fd = open_unlinked_tmp(dir)?;
+    let len = page_size();
+    let result = match reserve_blocks(fd, 0, len) {
+        Err(e) => Err(e),
+        Ok(()) => {
+            const MAP_SHARED_VALIDATE: c_int = 0x03;
+            const MAP_SYNC: c_int = 0x80000;
+            // SAFETY: a fresh mapping chosen by the kernel, unmapped right away.
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    MAP_SHARED_VALIDATE | MAP_SYNC,
+                    fd,
+                    0,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                Ok(false)
+            } else {
+                unmap(p as usize, len);
+                Ok(true)
+            }
+        }
+    };
+    close(fd);
+    result
+}
+
+pub fn num_cpus() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    if n > 0 {
+        n as usize
+    } else {
+        1
+    }
+}
+
+/// Writes one line to stderr without allocating (usable inside allocator paths).
+pub fn report(parts: &[&[u8]]) {
+    let mut buf = [0u8; 256];
+    let mut n = 0;
+    for p in parts.iter().chain(std::iter::once(&&b"\n"[..])) {
+        let take = p.len().min(buf.len() - n);
+        buf[n..n + take].copy_from_slice(&p[..take]);
+        n += take;
+    }
+    // SAFETY: buf[..n] is initialised; fd 2 may be closed, in which case write just fails.
+    unsafe { libc::write(2, buf.as_ptr() as *const libc::c_void, n) };
+}
+
+/// Formats `v` as 0x-prefixed hex into `buf`, returning the used part.
+pub fn hex(v: usize, buf: &mut [u8; 18]) -> &[u8] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    buf[0] = b'0';
+    buf[1] = b'x';
+    for i in 0..16 {
+        buf[2 + i] = DIGITS[(v >> ((15 - i) * 4)) & 0xf];
+    }
+    let first = (2..17).find(|&i| buf[i] != b'0').unwrap_or(17);
+    buf.copy_within(first..18, 2);
+    &buf[..2 + 18 - first]
+}

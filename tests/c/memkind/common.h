@@ -1,0 +1,270 @@
+/*
+ * Helpers shared by the C test programs of the memkind API.
+ *
+ * Include this header first: it selects the feature macros the tests need.
+ * Each test prints the step it is checking with STEP(); a failed CHECK prints
+ * file:line with the expected and the actual value and makes the program
+ * exit non-zero from test_finish(). REQUIRE stops the program at once, for
+ * checks whose failure would make the following code crash.
+ * Exit status 77 means "skipped" to the runner.
+ */
+#ifndef MEMKIND_C_TESTS_COMMON_H
+#define MEMKIND_C_TESTS_COMMON_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <memkind.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define TEST_SKIP_STATUS 77
+
+static int test_failures = 0;
+
+static inline void test_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stdout, "FAIL %s:%d: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stdout, fmt, ap);
+    va_end(ap);
+    fputc('\n', stdout);
+    fflush(stdout);
+    test_failures++;
+}
+
+#define STEP(...)                                                              \
+    do {                                                                       \
+        printf("check: ");                                                     \
+        printf(__VA_ARGS__);                                                   \
+        printf("\n");                                                          \
+        fflush(stdout);                                                        \
+    } while (0)
+
+#define CHECK(cond)                                                            \
+    do {                                                                       \
+        if (!(cond))                                                           \
+            test_fail(__FILE__, __LINE__, "expected %s, got false", #cond);    \
+    } while (0)
+
+#define REQUIRE(cond)                                                          \
+    do {                                                                       \
+        if (!(cond)) {                                                         \
+            test_fail(__FILE__, __LINE__, "expected %s, got false (fatal)",    \
+                      #cond);                                                  \
+            exit(1);                                                           \
+        }                                                                      \
+    } while (0)
+
+#define CHECK_INT(expected, got)                                               \
+    do {                                                                       \
+        long long e_ = (long long)(expected), g_ = (long long)(got);           \
+        if (e_ != g_)                                                          \
+            test_fail(__FILE__, __LINE__, "%s: expected %lld, got %lld",       \
+                      #got, e_, g_);                                           \
+    } while (0)
+
+#define CHECK_SIZE_GE(got, minimum)                                            \
+    do {                                                                       \
+        unsigned long long g_ = (unsigned long long)(got);                     \
+        unsigned long long m_ = (unsigned long long)(minimum);                 \
+        if (g_ < m_)                                                           \
+            test_fail(__FILE__, __LINE__, "%s: expected >= %llu, got %llu",    \
+                      #got, m_, g_);                                           \
+    } while (0)
+
+#define CHECK_SIZE_LE(got, maximum)                                            \
+    do {                                                                       \
+        unsigned long long g_ = (unsigned long long)(got);                     \
+        unsigned long long m_ = (unsigned long long)(maximum);                 \
+        if (g_ > m_)                                                           \
+            test_fail(__FILE__, __LINE__, "%s: expected <= %llu, got %llu",    \
+                      #got, m_, g_);                                           \
+    } while (0)
+
+#define CHECK_NULL(ptr)                                                        \
+    do {                                                                       \
+        const void *p_ = (const void *)(ptr);                                  \
+        if (p_ != NULL)                                                        \
+            test_fail(__FILE__, __LINE__, "%s: expected NULL, got non-NULL",   \
+                      #ptr);                                                   \
+    } while (0)
+
+#define CHECK_PTR_EQ(expected, got)                                            \
+    do {                                                                       \
+        const void *e_ = (const void *)(expected);                             \
+        const void *g_ = (const void *)(got);                                  \
+        if (e_ != g_)                                                          \
+            test_fail(__FILE__, __LINE__,                                      \
+                      "%s: expected the pointer %s (%p), got %p", #got,        \
+                      #expected, e_, g_);                                      \
+    } while (0)
+
+static inline int test_finish(const char *name)
+{
+    if (test_failures) {
+        printf("%s: %d check(s) failed\n", name, test_failures);
+        return 1;
+    }
+    printf("%s: all checks passed\n", name);
+    return 0;
+}
+
+/* The pmem directory given by the runner, or /tmp when run by hand. */
+static inline const char *test_pmem_dir(int argc, char **argv)
+{
+    return argc > 1 ? argv[1] : "/tmp";
+}
+
+/* Number of open file descriptors of this process. */
+static inline int count_fds(void)
+{
+    int n = 0;
+    struct dirent *e;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        if (e->d_name[0] != '.')
+            n++;
+    closedir(d);
+    return n - 1; /* the one opendir() itself holds */
+}
+
+/* Number of lines in /proc/self/maps (one per mapping). */
+static inline int count_maps(void)
+{
+    int n = 0, c;
+    FILE *f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return -1;
+    while ((c = fgetc(f)) != EOF)
+        if (c == '\n')
+            n++;
+    fclose(f);
+    return n;
+}
+
+/* Number of visible entries (other than . and ..) in a directory. */
+static inline int count_dir_entries(const char *dir)
+{
+    int n = 0;
+    struct dirent *e;
+    DIR *d = opendir(dir);
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            n++;
+    closedir(d);
+    return n;
+}
+
+/*
+ * Collect the descriptors of unlinked files living in dir: the link in
+ * /proc/self/fd points to "<dir>/<name> (deleted)". Returns how many were
+ * found; at most max are stored in fds.
+ */
+static inline int find_deleted_files(const char *dir, int *fds, int max)
+{
+    char real[PATH_MAX], target[PATH_MAX + 32];
+    size_t len;
+    int n = 0;
+    struct dirent *e;
+    DIR *d;
+
+    if (!realpath(dir, real))
+        return -1;
+    len = strlen(real);
+    d = opendir("/proc/self/fd");
+    if (!d)
+        return -1;
+    while ((e = readdir(d)) != NULL) {
+        ssize_t r;
+        if (e->d_name[0] == '.')
+            continue;
+        r = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
+        if (r < 0)
+            continue;
+        target[r] = '\0';
+        if (strncmp(target, real, len) == 0 && target[len] == '/' &&
+            strstr(target, "(deleted)") != NULL) {
+            if (n < max)
+                fds[n] = atoi(e->d_name);
+            n++;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* Bytes of disk actually allocated to the file open as fd, or -1. */
+static inline long long file_disk_bytes(int fd)
+{
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return -1;
+    return (long long)st.st_blocks * 512;
+}
+
+/* Does a mapping of a "(deleted)" file in dir show in /proc/self/maps? */
+static inline int maps_show_deleted_file_in(const char *dir)
+{
+    char real[PATH_MAX], line[PATH_MAX + 256];
+    int found = 0;
+    FILE *f;
+    if (!realpath(dir, real))
+        return 0;
+    f = fopen("/proc/self/maps", "r");
+    if (!f)
+        return 0;
+    while (fgets(line, sizeof(line), f))
+        if (strstr(line, real) && strstr(line, "(deleted)"))
+            found = 1;
+    fclose(f);
+    return found;
+}
+
+/* Fill a block with a pattern derived from seed; verify it later. */
+static inline void fill_pattern(void *p, size_t n, unsigned seed)
+{
+    unsigned char *c = (unsigned char *)p;
+    size_t i;
+    for (i = 0; i < n; i++)
+        c[i] = (unsigned char)((i * 31u + seed * 7u + (i >> 8)) & 0xff);
+}
+
+static inline int check_pattern(const void *p, size_t n, unsigned seed)
+{
+    const unsigned char *c = (const unsigned char *)p;
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (c[i] != (unsigned char)((i * 31u + seed * 7u + (i >> 8)) & 0xff))
+            return 0;
+    return 1;
+}
+
+static inline int is_all_zero(const void *p, size_t n)
+{
+    const unsigned char *c = (const unsigned char *)p;
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (c[i])
+            return 0;
+    return 1;
+}
+
+#endif /* MEMKIND_C_TESTS_COMMON_H */
