@@ -95,7 +95,10 @@ struct ArenaMib {
 
 impl ArenaMib {
     const fn new(name: &'static CStr) -> Self {
-        ArenaMib { name, mib: OnceCell::new() }
+        ArenaMib {
+            name,
+            mib: OnceCell::new(),
+        }
     }
 
     /// # Safety
@@ -121,7 +124,16 @@ impl ArenaMib {
             None => (std::ptr::null_mut(), 0),
         };
         // SAFETY: the MIB came from jemalloc; newp/newlen describe a valid T (or nothing).
-        unsafe { je::mallctlbymib(mib.as_ptr(), len, std::ptr::null_mut(), std::ptr::null_mut(), newp, newlen) }
+        unsafe {
+            je::mallctlbymib(
+                mib.as_ptr(),
+                len,
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                newp,
+                newlen,
+            )
+        }
     }
 }
 
@@ -172,7 +184,9 @@ pub fn purge(arena: u32) {
 pub fn set_decay(arena: u32, dirty_ms: isize, muzzy_ms: isize) -> bool {
     let (mut d, mut m) = (dirty_ms as libc::ssize_t, muzzy_ms as libc::ssize_t);
     // SAFETY: the decay controls take an ssize_t.
-    unsafe { DIRTY_DECAY.call(arena, Some(&mut d)) == 0 && MUZZY_DECAY.call(arena, Some(&mut m)) == 0 }
+    unsafe {
+        DIRTY_DECAY.call(arena, Some(&mut d)) == 0 && MUZZY_DECAY.call(arena, Some(&mut m)) == 0
+    }
 }
 
 /// Turns jemalloc's background purging threads on or off.

@@ -157,8 +157,8 @@ pub fn register(base: usize, len: usize, slot: u32, file_off: u64) -> Option<u16
     c.file_off.store(file_off, Ordering::Relaxed);
     c.live_len.store(words, Ordering::Relaxed);
     c.live.store(live as *mut AtomicU64, Ordering::Release);
-    for g in (base >> CHUNK_SHIFT)..((base + len) >> CHUNK_SHIFT) {
-        OWNER[g].store(idx as u16, Ordering::Release);
+    for o in &OWNER[(base >> CHUNK_SHIFT)..((base + len) >> CHUNK_SHIFT)] {
+        o.store(idx as u16, Ordering::Release);
     }
     Some(idx as u16)
 }
@@ -170,13 +170,16 @@ pub fn unregister(idx: u16) {
     let c = &CHUNKS[idx as usize];
     let base = c.base.load(Ordering::Relaxed);
     let len = c.len.load(Ordering::Relaxed);
-    for g in (base >> CHUNK_SHIFT)..((base + len) >> CHUNK_SHIFT) {
-        OWNER[g].store(0, Ordering::Release);
+    for o in &OWNER[(base >> CHUNK_SHIFT)..((base + len) >> CHUNK_SHIFT)] {
+        o.store(0, Ordering::Release);
     }
     let live = c.live.swap(std::ptr::null_mut(), Ordering::AcqRel);
     let words = c.live_len.swap(0, Ordering::Relaxed);
     if !live.is_null() {
-        sys::unmap(live as usize, (words * 8).next_multiple_of(sys::page_size()));
+        sys::unmap(
+            live as usize,
+            (words * 8).next_multiple_of(sys::page_size()),
+        );
     }
     c.len.store(0, Ordering::Release);
 }

@@ -8,7 +8,9 @@ use std::os::raw::c_int;
 pub type SysResult<T> = std::result::Result<T, c_int>;
 
 fn errno() -> c_int {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 pub fn page_size() -> usize {

@@ -11,7 +11,10 @@ fn check(header: &str, config: &str, sources: &[&str]) {
         builder = builder.with_src(root.join(s));
     }
     let mut out = Vec::new();
-    builder.generate().expect("cbindgen generation").write(&mut out);
+    builder
+        .generate()
+        .expect("cbindgen generation")
+        .write(&mut out);
     let path = root.join("include").join(header);
     if std::env::var_os("UPDATE_HEADERS").is_some() {
         std::fs::write(&path, &out).expect("write header");
@@ -26,5 +29,9 @@ fn check(header: &str, config: &str, sources: &[&str]) {
 
 #[test]
 fn memkind_h_is_current() {
-    check("memkind.h", "cbindgen-memkind.toml", &["src/ffi/memkind.rs", "src/error.rs"]);
+    check(
+        "memkind.h",
+        "cbindgen-memkind.toml",
+        &["src/ffi/memkind.rs", "src/error.rs"],
+    );
 }

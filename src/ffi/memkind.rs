@@ -1,13 +1,19 @@
 //! The memkind 1.14 C API (`memkind.h`): argument checks, error codes and `errno` at the
 //! edge; all work is done in `crate::kind`.
 
-#![allow(non_camel_case_types, non_upper_case_globals, clippy::missing_safety_doc)]
+#![allow(
+    non_camel_case_types,
+    non_upper_case_globals,
+    clippy::missing_safety_doc
+)]
 
 use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
 use super::{boundary, set_errno};
-use crate::error::{self, Error, MEMKIND_ERROR_INVALID, MEMKIND_ERROR_UNAVAILABLE, MEMKIND_SUCCESS};
+use crate::error::{
+    self, Error, MEMKIND_ERROR_INVALID, MEMKIND_ERROR_UNAVAILABLE, MEMKIND_SUCCESS,
+};
 use crate::kind::{self, file, statics, statics::SLOTS as STATIC_SLOTS};
 
 /// Opaque C type behind `memkind_t`.
@@ -116,7 +122,6 @@ pub enum memkind_base_partition {
     MEMKIND_NUM_BASE_KIND,
 }
 
-
 /// `memkind_mem_usage_policy` as received from C: any integer, checked before use.
 pub type memkind_mem_usage_policy_arg = c_uint;
 /// `memkind_stat_type` as received from C.
@@ -155,7 +160,8 @@ pub static mut MEMKIND_HBW_HUGETLB: memkind_t = &raw const STATIC_SLOTS[2] as *m
 #[no_mangle]
 pub static mut MEMKIND_HBW_ALL_HUGETLB: memkind_t = &raw const STATIC_SLOTS[13] as *mut memkind;
 #[no_mangle]
-pub static mut MEMKIND_HBW_PREFERRED_HUGETLB: memkind_t = &raw const STATIC_SLOTS[4] as *mut memkind;
+pub static mut MEMKIND_HBW_PREFERRED_HUGETLB: memkind_t =
+    &raw const STATIC_SLOTS[4] as *mut memkind;
 #[no_mangle]
 pub static mut MEMKIND_HBW_INTERLEAVE: memkind_t = &raw const STATIC_SLOTS[9] as *mut memkind;
 #[no_mangle]
@@ -171,19 +177,26 @@ pub static mut MEMKIND_DAX_KMEM_INTERLEAVE: memkind_t = &raw const STATIC_SLOTS[
 #[no_mangle]
 pub static mut MEMKIND_HIGHEST_CAPACITY: memkind_t = &raw const STATIC_SLOTS[18] as *mut memkind;
 #[no_mangle]
-pub static mut MEMKIND_HIGHEST_CAPACITY_PREFERRED: memkind_t = &raw const STATIC_SLOTS[19] as *mut memkind;
+pub static mut MEMKIND_HIGHEST_CAPACITY_PREFERRED: memkind_t =
+    &raw const STATIC_SLOTS[19] as *mut memkind;
 #[no_mangle]
-pub static mut MEMKIND_HIGHEST_CAPACITY_LOCAL: memkind_t = &raw const STATIC_SLOTS[20] as *mut memkind;
+pub static mut MEMKIND_HIGHEST_CAPACITY_LOCAL: memkind_t =
+    &raw const STATIC_SLOTS[20] as *mut memkind;
 #[no_mangle]
-pub static mut MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED: memkind_t = &raw const STATIC_SLOTS[21] as *mut memkind;
+pub static mut MEMKIND_HIGHEST_CAPACITY_LOCAL_PREFERRED: memkind_t =
+    &raw const STATIC_SLOTS[21] as *mut memkind;
 #[no_mangle]
-pub static mut MEMKIND_LOWEST_LATENCY_LOCAL: memkind_t = &raw const STATIC_SLOTS[22] as *mut memkind;
+pub static mut MEMKIND_LOWEST_LATENCY_LOCAL: memkind_t =
+    &raw const STATIC_SLOTS[22] as *mut memkind;
 #[no_mangle]
-pub static mut MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED: memkind_t = &raw const STATIC_SLOTS[23] as *mut memkind;
+pub static mut MEMKIND_LOWEST_LATENCY_LOCAL_PREFERRED: memkind_t =
+    &raw const STATIC_SLOTS[23] as *mut memkind;
 #[no_mangle]
-pub static mut MEMKIND_HIGHEST_BANDWIDTH_LOCAL: memkind_t = &raw const STATIC_SLOTS[24] as *mut memkind;
+pub static mut MEMKIND_HIGHEST_BANDWIDTH_LOCAL: memkind_t =
+    &raw const STATIC_SLOTS[24] as *mut memkind;
 #[no_mangle]
-pub static mut MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED: memkind_t = &raw const STATIC_SLOTS[25] as *mut memkind;
+pub static mut MEMKIND_HIGHEST_BANDWIDTH_LOCAL_PREFERRED: memkind_t =
+    &raw const STATIC_SLOTS[25] as *mut memkind;
 #[no_mangle]
 pub static mut MEMKIND_HBW_GBTLB: memkind_t = &raw const STATIC_SLOTS[6] as *mut memkind;
 #[no_mangle]
@@ -231,7 +244,13 @@ fn code(r: error::Result<()>) -> c_int {
 /// Creates an empty configuration (no path, size 0, default policy); NULL when out of memory.
 #[no_mangle]
 pub extern "C" fn memkind_config_new() -> *mut memkind_config {
-    boundary(|| Box::into_raw(Box::new(memkind_config { path: None, size: 0, policy: 0 })))
+    boundary(|| {
+        Box::into_raw(Box::new(memkind_config {
+            path: None,
+            size: 0,
+            policy: 0,
+        }))
+    })
 }
 
 /// Frees a configuration; NULL is ignored.
@@ -247,7 +266,10 @@ pub unsafe extern "C" fn memkind_config_delete(cfg: *mut memkind_config) {
 
 /// Sets the directory of the kind's file (copied).
 #[no_mangle]
-pub unsafe extern "C" fn memkind_config_set_path(cfg: *mut memkind_config, pmem_dir: *const c_char) {
+pub unsafe extern "C" fn memkind_config_set_path(
+    cfg: *mut memkind_config,
+    pmem_dir: *const c_char,
+) {
     boundary(|| {
         // SAFETY: cfg is NULL or a live configuration.
         if let Some(cfg) = unsafe { cfg.as_mut() } {
@@ -293,7 +315,13 @@ pub unsafe extern "C" fn memkind_create_kind(
     kind: *mut memkind_t,
 ) -> c_int {
     let _ = (memtype_flags, policy, flags);
-    boundary(|| if kind.is_null() { MEMKIND_ERROR_INVALID } else { MEMKIND_ERROR_UNAVAILABLE })
+    boundary(|| {
+        if kind.is_null() {
+            MEMKIND_ERROR_INVALID
+        } else {
+            MEMKIND_ERROR_UNAVAILABLE
+        }
+    })
 }
 
 /// Destroys a created kind and everything allocated from it.
@@ -364,14 +392,21 @@ fn create_pmem(dir: Option<&CStr>, max_size: usize, policy: c_uint, kind: *mut m
 
 /// Creates a file-backed kind in `dir` holding at most `max_size` bytes (0: no limit).
 #[no_mangle]
-pub unsafe extern "C" fn memkind_create_pmem(dir: *const c_char, max_size: usize, kind: *mut memkind_t) -> c_int {
+pub unsafe extern "C" fn memkind_create_pmem(
+    dir: *const c_char,
+    max_size: usize,
+    kind: *mut memkind_t,
+) -> c_int {
     // SAFETY: dir is NULL or a NUL-terminated string.
     boundary(|| create_pmem(unsafe { c_str(dir) }, max_size, 0, kind))
 }
 
 /// Creates a file-backed kind from a configuration.
 #[no_mangle]
-pub unsafe extern "C" fn memkind_create_pmem_with_config(cfg: *mut memkind_config, kind: *mut memkind_t) -> c_int {
+pub unsafe extern "C" fn memkind_create_pmem_with_config(
+    cfg: *mut memkind_config,
+    kind: *mut memkind_t,
+) -> c_int {
     boundary(|| {
         // SAFETY: cfg is NULL or a live configuration.
         let Some(cfg) = (unsafe { cfg.as_ref() }) else {
@@ -383,7 +418,11 @@ pub unsafe extern "C" fn memkind_create_pmem_with_config(cfg: *mut memkind_confi
 
 /// Kinds over a caller-supplied region are not provided by this build.
 #[no_mangle]
-pub unsafe extern "C" fn memkind_create_fixed(addr: *mut c_void, size: usize, kind: *mut memkind_t) -> c_int {
+pub unsafe extern "C" fn memkind_create_fixed(
+    addr: *mut c_void,
+    size: usize,
+    kind: *mut memkind_t,
+) -> c_int {
     boundary(|| {
         if addr.is_null() || size == 0 || kind.is_null() {
             MEMKIND_ERROR_INVALID
@@ -420,7 +459,11 @@ pub extern "C" fn memkind_update_cached_stats() -> c_int {
 
 /// Statistics are not provided by this build.
 #[no_mangle]
-pub unsafe extern "C" fn memkind_get_stat(kind: memkind_t, stat: memkind_stat_type_arg, value: *mut usize) -> c_int {
+pub unsafe extern "C" fn memkind_get_stat(
+    kind: memkind_t,
+    stat: memkind_stat_type_arg,
+    value: *mut usize,
+) -> c_int {
     let _ = (kind, stat);
     if value.is_null() {
         MEMKIND_ERROR_INVALID
@@ -470,7 +513,10 @@ pub extern "C" fn memkind_set_bg_threads(state: bool) -> c_int {
 
 /// Static kind by partition number (deprecated API).
 #[no_mangle]
-pub unsafe extern "C" fn memkind_get_kind_by_partition(partition: c_int, kind: *mut memkind_t) -> c_int {
+pub unsafe extern "C" fn memkind_get_kind_by_partition(
+    partition: c_int,
+    kind: *mut memkind_t,
+) -> c_int {
     boundary(|| {
         if kind.is_null() || partition < 0 || partition as usize >= statics::NUM_STATIC {
             return MEMKIND_ERROR_UNAVAILABLE;
@@ -492,7 +538,9 @@ pub extern "C" fn memkind_malloc(kind: memkind_t, size: usize) -> *mut c_void {
 /// Zeroed `num * size` bytes; NULL + ENOMEM if the product overflows.
 #[no_mangle]
 pub extern "C" fn memkind_calloc(kind: memkind_t, num: usize, size: usize) -> *mut c_void {
-    boundary(|| ptr_result(kind::usable(kind as *const c_void).and_then(|s| kind::calloc(s, num, size))))
+    boundary(|| {
+        ptr_result(kind::usable(kind as *const c_void).and_then(|s| kind::calloc(s, num, size)))
+    })
 }
 
 /// Aligned allocation; EINVAL for a bad alignment, ENOMEM when out of memory. `*memptr`
@@ -505,7 +553,10 @@ pub unsafe extern "C" fn memkind_posix_memalign(
     size: usize,
 ) -> c_int {
     boundary(|| {
-        if memptr.is_null() || !alignment.is_power_of_two() || alignment < std::mem::size_of::<*mut c_void>() {
+        if memptr.is_null()
+            || !alignment.is_power_of_two()
+            || alignment < std::mem::size_of::<*mut c_void>()
+        {
             return libc::EINVAL;
         }
         match kind::usable(kind as *const c_void).and_then(|s| kind::aligned(s, alignment, size)) {

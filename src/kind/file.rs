@@ -43,7 +43,9 @@ pub fn slot_of_handle(h: *const std::ffi::c_void) -> Option<&'static Slot> {
 }
 
 pub fn slot_by_id(id: u32) -> Option<&'static Slot> {
-    (id as usize).checked_sub(NUM_STATIC).and_then(|i| SLOTS.get(i))
+    (id as usize)
+        .checked_sub(NUM_STATIC)
+        .and_then(|i| SLOTS.get(i))
 }
 
 fn take_slot() -> Option<&'static Slot> {
@@ -51,7 +53,10 @@ fn take_slot() -> Option<&'static Slot> {
     for k in 0..MAX_KINDS {
         let i = (start + k) % MAX_KINDS;
         let s = &SLOTS[i];
-        if s.state.compare_exchange(STATE_FREE, STATE_BUSY, Ordering::AcqRel, Ordering::Relaxed).is_ok() {
+        if s.state
+            .compare_exchange(STATE_FREE, STATE_BUSY, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
             CURSOR.store(i + 1, Ordering::Relaxed);
             return Some(s);
         }
@@ -80,11 +85,15 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
     slot.committed.store(0, Ordering::Relaxed);
     let chunk_len = if max_size == 0 {
         let fs = sys::fs_size(fd).unwrap_or(UNLIMITED_CHUNK as u64) as usize;
-        fs.clamp(CHUNK_ALIGN, UNLIMITED_CHUNK).next_multiple_of(CHUNK_ALIGN)
+        fs.clamp(CHUNK_ALIGN, UNLIMITED_CHUNK)
+            .next_multiple_of(CHUNK_ALIGN)
     } else {
         // Twice the limit: room for jemalloc's retained ranges so the whole budget stays
         // usable however the space is fragmented.
-        max_size.saturating_mul(2).clamp(CHUNK_ALIGN, UNLIMITED_CHUNK).next_multiple_of(CHUNK_ALIGN)
+        max_size
+            .saturating_mul(2)
+            .clamp(CHUNK_ALIGN, UNLIMITED_CHUNK)
+            .next_multiple_of(CHUNK_ALIGN)
     };
     slot.space.lock().chunk_len = chunk_len;
     // Dirty pages: kept 10 s by default (jemalloc's default), given back at once when

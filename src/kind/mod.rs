@@ -79,7 +79,12 @@ impl Slot {
     }
 
     /// Creates `n` arenas on this slot's hooks with the given decay times.
-    pub fn start_arenas(&'static self, n: usize, tcache: bool, decay: Option<(isize, isize)>) -> Result<()> {
+    pub fn start_arenas(
+        &'static self,
+        n: usize,
+        tcache: bool,
+        decay: Option<(isize, isize)>,
+    ) -> Result<()> {
         let n = n.clamp(1, MAX_ARENAS);
         for i in 0..n {
             let Some(a) = arena::create(self.hooks()) else {
@@ -204,7 +209,11 @@ fn record(c_slot: &Slot, p: *mut c_void) -> *mut c_void {
         if let Some(c) = chunk::lookup(p as usize) {
             c.mark_live(p as usize);
         } else {
-            debug_assert!(false, "jemalloc returned memory outside {}'s chunks", c_slot.id);
+            debug_assert!(
+                false,
+                "jemalloc returned memory outside {}'s chunks",
+                c_slot.id
+            );
         }
     }
     p
@@ -251,6 +260,8 @@ pub fn aligned(slot: &Slot, align: usize, size: usize) -> Result<*mut c_void> {
 
 /// Frees `p` into whichever kind owns it; false if no kind owns it as a live block.
 #[inline]
+// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn free(p: *mut c_void) -> bool {
     match owner(p) {
         Owner::Live(s, c) if c.claim(p as usize) => {
@@ -262,6 +273,8 @@ pub fn free(p: *mut c_void) -> bool {
     }
 }
 
+// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn usable_size(p: *const c_void) -> Option<usize> {
     match owner(p) {
         // SAFETY: is_live shows p is the start of a live block.
@@ -278,6 +291,8 @@ pub fn detect(p: *const c_void) -> Option<&'static Slot> {
 }
 
 /// Resizes `p` (owned by any kind) into kind `target`. `Err(Invalid)` for a foreign `p`.
+// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void> {
     let Owner::Live(from, c) = owner(p) else {
         return Err(Error::Invalid);
@@ -316,7 +331,11 @@ pub fn destroy(slot: &'static Slot) -> Result<()> {
     if statics::is_static(slot) {
         return Err(Error::Invalid);
     }
-    if slot.state.compare_exchange(STATE_LIVE, STATE_BUSY, Ordering::AcqRel, Ordering::Acquire).is_err() {
+    if slot
+        .state
+        .compare_exchange(STATE_LIVE, STATE_BUSY, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
         return Err(Error::Invalid);
     }
     file::teardown(slot);

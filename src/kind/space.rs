@@ -30,9 +30,22 @@ pub struct Space {
     pub chunk_len: usize,
 }
 
+impl Default for Space {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Space {
     pub const fn new() -> Self {
-        Space { chunks: [0; MAX_KIND_CHUNKS], nchunks: 0, bump: 0, end: 0, file_len: 0, chunk_len: CHUNK_ALIGN }
+        Space {
+            chunks: [0; MAX_KIND_CHUNKS],
+            nchunks: 0,
+            bump: 0,
+            end: 0,
+            file_len: 0,
+            chunk_len: CHUNK_ALIGN,
+        }
     }
 
     pub fn chunks(&self) -> &[u16] {
@@ -51,7 +64,9 @@ impl Space {
                     return Some(start);
                 }
             }
-            let need = size.checked_add(align)?.checked_next_multiple_of(CHUNK_ALIGN)?;
+            let need = size
+                .checked_add(align)?
+                .checked_next_multiple_of(CHUNK_ALIGN)?;
             self.grow(slot, need.max(self.chunk_len))?;
         }
     }
@@ -75,7 +90,8 @@ impl Space {
         };
         let mapped = if fd >= 0 {
             let new_len = self.file_len + len as u64;
-            sys::set_file_len(fd, new_len).is_ok() && sys::map_file(base, len, fd, self.file_len).is_ok()
+            sys::set_file_len(fd, new_len).is_ok()
+                && sys::map_file(base, len, fd, self.file_len).is_ok()
         } else {
             sys::map_anon_rw(base, len).is_ok()
         };
@@ -99,7 +115,10 @@ impl Space {
     pub fn release(&mut self) {
         for &idx in self.chunks() {
             let c = chunk::get(idx);
-            let (base, len) = (c.base.load(Ordering::Relaxed), c.len.load(Ordering::Relaxed));
+            let (base, len) = (
+                c.base.load(Ordering::Relaxed),
+                c.len.load(Ordering::Relaxed),
+            );
             chunk::unregister(idx);
             sys::unmap(base, len);
         }
@@ -256,7 +275,9 @@ unsafe extern "C" fn hook_purge_forced(
     let slot = unsafe { slot_of(hooks) };
     // A file range purged but still "committed" would fault in new blocks unreserved:
     // file kinds only give memory back through decommit.
-    guard(true, || slot.fd.load(Ordering::Relaxed) >= 0 || !sys::discard(addr as usize + offset, length))
+    guard(true, || {
+        slot.fd.load(Ordering::Relaxed) >= 0 || !sys::discard(addr as usize + offset, length)
+    })
 }
 
 unsafe extern "C" fn hook_purge_lazy(
@@ -269,7 +290,9 @@ unsafe extern "C" fn hook_purge_lazy(
 ) -> bool {
     // SAFETY: jemalloc passes the table we registered, embedded in a Slot.
     let slot = unsafe { slot_of(hooks) };
-    guard(true, || slot.fd.load(Ordering::Relaxed) >= 0 || !sys::discard_lazy(addr as usize + offset, length))
+    guard(true, || {
+        slot.fd.load(Ordering::Relaxed) >= 0 || !sys::discard_lazy(addr as usize + offset, length)
+    })
 }
 
 unsafe extern "C" fn hook_split(
@@ -294,7 +317,10 @@ unsafe extern "C" fn hook_merge(
     _arena: c_uint,
 ) -> bool {
     // Chunks are separate reservations with their own file offsets: never merge across.
-    let (a, b) = (chunk::index_of(addr_a as usize), chunk::index_of(addr_b as usize));
+    let (a, b) = (
+        chunk::index_of(addr_a as usize),
+        chunk::index_of(addr_b as usize),
+    );
     a == 0 || a != b
 }
 

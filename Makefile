@@ -1,0 +1,65 @@
+# Build, install, test and demo of libmemkind (memkind 1.14 + libpmem API).
+#   make                 library (target/release) + headers check
+#   make install PREFIX=/usr/local
+#   make demo            allocate in a file-backed kind and show what happened
+#   make test            everything: Rust tests, C examples and tests against a staged install
+#   make headers         regenerate the cbindgen headers in include/
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR := $(PREFIX)/lib
+INCDIR := $(PREFIX)/include
+CARGO ?= cargo
+CARGO_TARGET ?= target/release
+BUILD := build
+STAGE := $(abspath $(BUILD)/stage)
+CC ?= cc
+
+.PHONY: all lib install demo test test-rust test-c lint headers clean bench
+
+all: lib
+
+lib:
+	$(CARGO) build --release --lib
+
+headers:
+	UPDATE_HEADERS=1 $(CARGO) test --release --test 'header*'
+
+install: lib
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
+	install -m 0755 $(CARGO_TARGET)/libmemkind.so $(DESTDIR)$(LIBDIR)/libmemkind.so.0
+	ln -sf libmemkind.so.0 $(DESTDIR)$(LIBDIR)/libmemkind.so
+	install -m 0644 $(CARGO_TARGET)/libmemkind.a $(DESTDIR)$(LIBDIR)/libmemkind.a
+	install -m 0644 include/memkind.h $(DESTDIR)$(INCDIR)/memkind.h
+	sed 's|@PREFIX@|$(PREFIX)|' pkgconfig/memkind.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/memkind.pc
+	$(if $(wildcard mk/pmem.mk),$(MAKE) pmem-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))
+
+stage:
+	rm -rf $(STAGE)
+	$(MAKE) install PREFIX=$(STAGE)
+
+demo: lib
+	@rm -rf $(BUILD)/demo-stage && $(MAKE) --no-print-directory install PREFIX=$(abspath $(BUILD)/demo-stage) >/dev/null
+	$(CC) -std=c99 -Wall -O2 -o $(BUILD)/demo demo/demo.c \
+	  $$(PKG_CONFIG_PATH=$(abspath $(BUILD)/demo-stage)/lib/pkgconfig pkg-config --cflags --libs memkind) \
+	  -Wl,-rpath,$(abspath $(BUILD)/demo-stage)/lib
+	@d=$$(mktemp -d); echo "pmem directory: $$d"; ./$(BUILD)/demo $$d; rc=$$?; rmdir $$d; exit $$rc
+
+lint:
+	$(CARGO) fmt --check
+	$(CARGO) clippy --release --all-targets -- -D warnings
+
+test-rust:
+	$(CARGO) test --release
+
+test-c: lib stage
+	bash tests/run_c_tests.sh $(STAGE)
+
+test: lint test-rust test-c
+	$(if $(wildcard mk/pmem.mk),$(MAKE) pmem-test)
+
+clean:
+	$(CARGO) clean
+	rm -rf $(BUILD)
+
+-include mk/*.mk
