@@ -58,6 +58,9 @@ test-c: lib stage
 test: lint test-rust test-c
 	$(if $(wildcard mk/pmem.mk),$(MAKE) pmem-test)
 
+# Benchmarks against the reference libraries; the fragments in mk/ add their parts.
+bench: lib
+
 clean:
 	$(CARGO) clean
 	rm -rf $(BUILD)
