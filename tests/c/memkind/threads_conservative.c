@@ -1,4 +1,3 @@
-/* ours-only: memkind 1.14 crashes with the conservative policy under threads */
 /*
  * Four threads allocate and free 100k blocks each on one kind created with
  * MEMKIND_MEM_USAGE_POLICY_CONSERVATIVE, which returns freed space to the

@@ -1,0 +1,76 @@
+/*
+ * The disk blocks behind a file-backed kind: the kind's unlinked file is
+ * found through /proc/self/fd, and after writing 64 MiB of allocations it
+ * holds at least 64 MiB of blocks. What stays allocated after freeing, with
+ * the default usage policy, is printed for information.
+ */
+#include "common.h"
+
+#define MIB ((size_t)1 << 20)
+#define COUNT 64
+
+static long long disk_of_kind(const char *dir)
+{
+    int fds[4];
+    int n = find_deleted_files(dir, fds, 4);
+    if (n != 1) {
+        test_fail(__FILE__, __LINE__,
+                  "expected 1 deleted file of the kind in %s, found %d", dir,
+                  n);
+        return -1;
+    }
+    return file_disk_bytes(fds[0]);
+}
+
+int main(int argc, char **argv)
+{
+    const char *dir = test_pmem_dir(argc, argv);
+    memkind_t kind = NULL;
+    static void *blocks[COUNT];
+    long long used;
+    int i;
+
+    REQUIRE(memkind_create_pmem(dir, 0, &kind) == MEMKIND_SUCCESS);
+
+    STEP("the kind's file is open, unlinked, in the pmem directory");
+    used = disk_of_kind(dir);
+    REQUIRE(used >= 0);
+    CHECK_INT(0, count_dir_entries(dir));
+
+    STEP("after writing %d x 1 MiB the file holds >= 64 MiB of blocks", COUNT);
+    for (i = 0; i < COUNT; i++) {
+        blocks[i] = memkind_malloc(kind, MIB);
+        REQUIRE(blocks[i] != NULL);
+        memset(blocks[i], i + 1, MIB);
+    }
+    used = disk_of_kind(dir);
+    printf("  file blocks: %lld KiB\n", used >> 10);
+    CHECK_SIZE_GE(used, (long long)(COUNT * MIB));
+
+    STEP("default policy: after freeing everything (informational)");
+    for (i = 0; i < COUNT; i++)
+        memkind_free(kind, blocks[i]);
+    used = disk_of_kind(dir);
+    printf("  file blocks retained right after free: %lld KiB\n", used >> 10);
+
+    STEP("the retained space is reused: another 64 MiB does not grow it much");
+    for (i = 0; i < COUNT; i++) {
+        blocks[i] = memkind_malloc(kind, MIB);
+        REQUIRE(blocks[i] != NULL);
+        memset(blocks[i], i + 2, MIB);
+    }
+    used = disk_of_kind(dir);
+    printf("  file blocks: %lld KiB\n", used >> 10);
+    CHECK_SIZE_GE(used, (long long)(COUNT * MIB));
+    CHECK_SIZE_LE(used, (long long)(2 * COUNT * MIB));
+    for (i = 0; i < COUNT; i++)
+        memkind_free(kind, blocks[i]);
+
+    CHECK_INT(MEMKIND_SUCCESS, memkind_destroy_kind(kind));
+    STEP("after destroy no file of the kind is open");
+    {
+        int fds[4];
+        CHECK_INT(0, find_deleted_files(dir, fds, 4));
+    }
+    return test_finish("disk_space");
+}
