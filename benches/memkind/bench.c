@@ -1,0 +1,698 @@
+/*
+ * Micro-benchmarks for the memkind 1.14 C API.
+ *
+ * The same source is compiled against two libraries (ours and the reference
+ * memkind); benches/memkind/run.sh runs both and compares them.  One process
+ * runs one group of metrics, so a crash in one library only loses that group.
+ *
+ * Usage: bench GROUP [ARGS...]
+ * Output (stdout, line-buffered, tab-separated):
+ *   expect  METRIC          metrics this group will report
+ *   value   METRIC  NUMBER  a measurement (unit given by the metric name)
+ *   fail    METRIC  TEXT    the metric could not be measured
+ *   info    KEY     TEXT    anything else worth printing
+ * With BENCH_LIST_ONLY set in the environment a group prints only its "expect"
+ * lines, without touching the library.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <memkind.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define KIB ((size_t)1024)
+#define MIB (KIB * KIB)
+#define GIB (KIB * MIB)
+
+/*
+ * Every metric is timed REPS times for about TARGET_NS each, after a warm-up of
+ * about WARMUP_NS, and the best run is reported: other processes on the machine
+ * only ever make a run slower.
+ */
+#define TARGET_NS 50000000.0
+#define WARMUP_NS 20000000.0
+#define REPS 3
+
+static const size_t sizes[] = {16, 64, 256, KIB, 4 * KIB, 64 * KIB, MIB};
+#define NSIZES (sizeof(sizes) / sizeof(sizes[0]))
+
+static volatile uintptr_t sink;
+
+static double now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
+}
+
+static void out(const char *tag, const char *metric, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void out(const char *tag, const char *metric, const char *fmt, ...)
+{
+    va_list ap;
+    printf("%s\t%s\t", tag, metric);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    putchar('\n');
+    fflush(stdout);
+}
+
+static int list_only(void)
+{
+    return getenv("BENCH_LIST_ONLY") != NULL;
+}
+
+static const char *size_name(size_t size)
+{
+    static char buf[32];
+    if (size >= MIB)
+        snprintf(buf, sizeof(buf), "%zuM", size / MIB);
+    else if (size >= KIB)
+        snprintf(buf, sizeof(buf), "%zuK", size / KIB);
+    else
+        snprintf(buf, sizeof(buf), "%zu", size);
+    return buf;
+}
+
+/* ---- allocation targets: a memkind kind, or plain glibc malloc ------------ */
+
+struct heap {
+    memkind_t kind; /* NULL: glibc malloc/free */
+    int owned;      /* destroy the kind at the end */
+};
+
+static void *h_malloc(const struct heap *h, size_t size)
+{
+    return h->kind ? memkind_malloc(h->kind, size) : malloc(size);
+}
+
+static void h_free(const struct heap *h, void *p)
+{
+    if (h->kind)
+        memkind_free(h->kind, p);
+    else
+        free(p);
+}
+
+static void *h_realloc(const struct heap *h, void *p, size_t size)
+{
+    return h->kind ? memkind_realloc(h->kind, p, size) : realloc(p, size);
+}
+
+static int create_file_kind(const char *dir, size_t max_size, memkind_t *kind)
+{
+    int err = memkind_create_pmem(dir, max_size, kind);
+    if (err) {
+        char msg[MEMKIND_ERROR_MESSAGE_SIZE];
+        memkind_error_message(err, msg, sizeof(msg));
+        fprintf(stderr, "memkind_create_pmem(%s, %zu): %d %s\n", dir, max_size, err, msg);
+    }
+    return err;
+}
+
+/* spec: file0 | file1g | default | glibc */
+static int open_heap(const char *spec, const char *dir, struct heap *h)
+{
+    h->kind = NULL;
+    h->owned = 0;
+    if (!strcmp(spec, "glibc"))
+        return 0;
+    if (!strcmp(spec, "default")) {
+        h->kind = MEMKIND_DEFAULT;
+        return 0;
+    }
+    if (!strcmp(spec, "file0") || !strcmp(spec, "file1g")) {
+        if (!dir) {
+            fprintf(stderr, "%s needs a directory\n", spec);
+            return -1;
+        }
+        h->owned = 1;
+        return create_file_kind(dir, spec[4] == '0' ? 0 : GIB, &h->kind);
+    }
+    fprintf(stderr, "unknown heap %s\n", spec);
+    return -1;
+}
+
+static void close_heap(struct heap *h)
+{
+    if (h->owned && h->kind)
+        memkind_destroy_kind(h->kind);
+    h->kind = NULL;
+}
+
+/* ---- timing --------------------------------------------------------------- */
+
+/*
+ * run(ctx, iters) performs `iters` iterations and returns 0, or -1 on an
+ * allocation failure.  measure() warms up, picks an iteration count that
+ * takes about TARGET_NS, and returns the best ns per iteration of REPS runs
+ * (negative on failure).
+ */
+typedef int (*run_fn)(void *ctx, long iters);
+
+static double measure(run_fn run, void *ctx)
+{
+    long iters = 1;
+    double t;
+    for (;;) {
+        double t0 = now_ns();
+        if (run(ctx, iters))
+            return -1;
+        t = now_ns() - t0;
+        if (t >= WARMUP_NS || iters >= (1L << 40))
+            break;
+        iters = t < WARMUP_NS / 64 ? iters * 8 : iters * 2;
+    }
+    long n = (long)((double)iters * TARGET_NS / (t > 1 ? t : 1));
+    if (n < 1)
+        n = 1;
+    double best = -1;
+    for (int r = 0; r < REPS; r++) {
+        double t0 = now_ns();
+        if (run(ctx, n))
+            return -1;
+        double ns = (now_ns() - t0) / (double)n;
+        if (best < 0 || ns < best)
+            best = ns;
+    }
+    return best;
+}
+
+/* ---- tight pairs ---------------------------------------------------------- */
+
+struct pair_ctx {
+    const struct heap *h;
+    size_t size;
+};
+
+static int run_pairs(void *arg, long iters)
+{
+    struct pair_ctx *c = arg;
+    for (long i = 0; i < iters; i++) {
+        char *p = h_malloc(c->h, c->size);
+        if (!p)
+            return -1;
+        p[0] = (char)i;
+        sink += (uintptr_t)p[0];
+        h_free(c->h, p);
+    }
+    return 0;
+}
+
+static int group_tight(const char *spec, const char *dir)
+{
+    struct heap h;
+    for (size_t i = 0; i < NSIZES; i++) {
+        char m[64];
+        snprintf(m, sizeof(m), "tight.%s.%s", spec, size_name(sizes[i]));
+        out("expect", m, "-");
+    }
+    if (list_only())
+        return 0;
+    if (open_heap(spec, dir, &h))
+        return 1;
+    for (size_t i = 0; i < NSIZES; i++) {
+        char m[64];
+        snprintf(m, sizeof(m), "tight.%s.%s", spec, size_name(sizes[i]));
+        struct pair_ctx c = {&h, sizes[i]};
+        double ns = measure(run_pairs, &c);
+        if (ns < 0)
+            out("fail", m, "allocation returned NULL");
+        else
+            out("value", m, "%.2f", ns);
+    }
+    close_heap(&h);
+    return 0;
+}
+
+/* ---- batches ---------------------------------------------------------------- */
+
+struct batch_ctx {
+    const struct heap *h;
+    size_t size;
+    size_t count;
+    int fifo;
+    void **ptrs;
+};
+
+static int run_batch(void *arg, long iters)
+{
+    struct batch_ctx *c = arg;
+    for (long it = 0; it < iters; it++) {
+        for (size_t i = 0; i < c->count; i++) {
+            char *p = h_malloc(c->h, c->size);
+            if (!p) {
+                while (i-- > 0)
+                    h_free(c->h, c->ptrs[i]);
+                return -1;
+            }
+            p[0] = (char)i;
+            c->ptrs[i] = p;
+        }
+        if (c->fifo) {
+            for (size_t i = 0; i < c->count; i++)
+                h_free(c->h, c->ptrs[i]);
+        } else {
+            for (size_t i = c->count; i-- > 0;)
+                h_free(c->h, c->ptrs[i]);
+        }
+    }
+    return 0;
+}
+
+static int group_batch(const char *spec, const char *order, const char *dir)
+{
+    struct heap h;
+    void *ptrs[1000];
+    int fifo = !strcmp(order, "fifo");
+    for (size_t i = 0; i < NSIZES; i++) {
+        char m[64];
+        snprintf(m, sizeof(m), "batch.%s.%s.%s", order, spec, size_name(sizes[i]));
+        out("expect", m, "-");
+    }
+    if (list_only())
+        return 0;
+    if (open_heap(spec, dir, &h))
+        return 1;
+    for (size_t i = 0; i < NSIZES; i++) {
+        char m[64];
+        snprintf(m, sizeof(m), "batch.%s.%s.%s", order, spec, size_name(sizes[i]));
+        struct batch_ctx c = {&h, sizes[i], 1000, fifo, ptrs};
+        double ns = measure(run_batch, &c);
+        if (ns < 0 && sizes[i] >= MIB) {
+            c.count = 200;
+            out("info", m, "1000 blocks do not fit; 200 blocks");
+            ns = measure(run_batch, &c);
+        }
+        if (ns < 0)
+            out("fail", m, "allocation returned NULL");
+        else
+            out("value", m, "%.2f", ns / (double)c.count);
+    }
+    close_heap(&h);
+    return 0;
+}
+
+/* ---- memkind_free(NULL, p) vs memkind_free(kind, p); detect_kind ----------- */
+
+#define FREE_BATCH 1000
+
+struct free_ctx {
+    memkind_t kind;
+    memkind_t free_kind; /* what is passed to memkind_free */
+    void *ptrs[FREE_BATCH];
+    double timed_ns;     /* time spent in the timed phase */
+    int mode;            /* 0 free, 1 detect */
+};
+
+/* Allocation is untimed; only the free (or detect) loop is. */
+static int run_free(void *arg, long iters)
+{
+    struct free_ctx *c = arg;
+    for (long it = 0; it < iters; it++) {
+        for (size_t i = 0; i < FREE_BATCH; i++) {
+            char *p = memkind_malloc(c->kind, 64);
+            if (!p)
+                return -1;
+            p[0] = 1;
+            c->ptrs[i] = p;
+        }
+        double t0 = now_ns();
+        if (c->mode == 1) {
+            uintptr_t acc = 0;
+            for (size_t i = 0; i < FREE_BATCH; i++)
+                acc += (uintptr_t)memkind_detect_kind(c->ptrs[i]);
+            sink += acc;
+            c->timed_ns += now_ns() - t0;
+            for (size_t i = 0; i < FREE_BATCH; i++)
+                memkind_free(c->kind, c->ptrs[i]);
+        } else {
+            for (size_t i = 0; i < FREE_BATCH; i++)
+                memkind_free(c->free_kind, c->ptrs[i]);
+            c->timed_ns += now_ns() - t0;
+        }
+    }
+    return 0;
+}
+
+static double measure_timed_part(struct free_ctx *c)
+{
+    /* warm up, then REPS runs of about TARGET_NS of batches; the best one counts */
+    if (run_free(c, 20))
+        return -1;
+    double best = -1;
+    for (int r = 0; r < REPS; r++) {
+        c->timed_ns = 0;
+        double t0 = now_ns();
+        long iters = 0;
+        while (now_ns() - t0 < TARGET_NS) {
+            if (run_free(c, 10))
+                return -1;
+            iters += 10;
+        }
+        double ns = c->timed_ns / (double)(iters * FREE_BATCH);
+        if (best < 0 || ns < best)
+            best = ns;
+    }
+    return best;
+}
+
+static int group_free(const char *dir)
+{
+    static const char *names[] = {"free.kind.64", "free.null.64", "detect_kind.64"};
+    for (int i = 0; i < 3; i++)
+        out("expect", names[i], "-");
+    if (list_only())
+        return 0;
+    struct free_ctx *c = calloc(1, sizeof(*c));
+    if (!c || create_file_kind(dir, 0, &c->kind))
+        return 1;
+    for (int i = 0; i < 3; i++) {
+        c->mode = i == 2;
+        c->free_kind = i == 1 ? NULL : c->kind;
+        double ns = measure_timed_part(c);
+        if (ns < 0)
+            out("fail", names[i], "allocation returned NULL");
+        else
+            out("value", names[i], "%.2f", ns);
+    }
+    memkind_destroy_kind(c->kind);
+    free(c);
+    return 0;
+}
+
+/* ---- realloc growth ---------------------------------------------------------- */
+
+static int run_realloc(void *arg, long iters)
+{
+    const struct heap *h = arg;
+    for (long it = 0; it < iters; it++) {
+        size_t size = 16;
+        char *p = h_malloc(h, size);
+        if (!p)
+            return -1;
+        p[0] = 1;
+        while (size < MIB) {
+            size = size + size / 2;
+            if (size > MIB)
+                size = MIB;
+            char *q = h_realloc(h, p, size);
+            if (!q) {
+                h_free(h, p);
+                return -1;
+            }
+            p = q;
+            p[size - 1] = 1;
+        }
+        sink += (uintptr_t)p[0];
+        h_free(h, p);
+    }
+    return 0;
+}
+
+static int group_realloc(const char *spec, const char *dir)
+{
+    struct heap h;
+    char m[64];
+    snprintf(m, sizeof(m), "realloc.%s", spec);
+    out("expect", m, "-");
+    if (list_only())
+        return 0;
+    if (open_heap(spec, dir, &h))
+        return 1;
+    double ns = measure(run_realloc, &h);
+    if (ns < 0)
+        out("fail", m, "allocation returned NULL");
+    else
+        out("value", m, "%.1f", ns);
+    close_heap(&h);
+    return 0;
+}
+
+/* ---- threads ------------------------------------------------------------------ */
+
+struct thr {
+    memkind_t kind;
+    size_t size;
+    pthread_barrier_t *barrier;
+    double ops_per_s[REPS]; /* per timing window */
+    int failed;
+};
+
+static void *thread_main(void *arg)
+{
+    struct thr *t = arg;
+    struct heap h = {t->kind, 0};
+    struct pair_ctx c = {&h, t->size};
+    /* warm up */
+    double t0 = now_ns();
+    while (now_ns() - t0 < WARMUP_NS)
+        if (run_pairs(&c, 256)) {
+            t->failed = 1;
+            break;
+        }
+    /* REPS windows of TARGET_NS; all threads start each window together */
+    for (int w = 0; w < REPS; w++) {
+        pthread_barrier_wait(t->barrier);
+        if (t->failed)
+            continue;
+        long ops = 0;
+        double el = 0;
+        t0 = now_ns();
+        do {
+            if (run_pairs(&c, 256)) {
+                t->failed = 1;
+                break;
+            }
+            ops += 256;
+            el = now_ns() - t0;
+        } while (el < TARGET_NS);
+        if (!t->failed)
+            t->ops_per_s[w] = (double)ops * 1e9 / el;
+    }
+    return NULL;
+}
+
+/* mode: 1 (one thread), shared (two threads, one kind), split (a kind each) */
+static int group_threads(const char *mode, const char *dir)
+{
+    static const size_t tsizes[] = {64, 4 * KIB};
+    int nthr = strcmp(mode, "1") ? 2 : 1;
+    int split = !strcmp(mode, "split");
+    char m[2][64];
+    for (int s = 0; s < 2; s++) {
+        snprintf(m[s], sizeof(m[s]), "threads.%s.%s", mode, size_name(tsizes[s]));
+        out("expect", m[s], "-");
+    }
+    if (list_only())
+        return 0;
+    memkind_t kinds[2] = {NULL, NULL};
+    for (int i = 0; i < (split ? 2 : 1); i++)
+        if (create_file_kind(dir, 0, &kinds[i]))
+            return 1;
+    for (int s = 0; s < 2; s++) {
+        pthread_barrier_t barrier;
+        pthread_barrier_init(&barrier, NULL, (unsigned)nthr);
+        struct thr t[2];
+        pthread_t tid[2];
+        for (int i = 0; i < nthr; i++) {
+            memset(&t[i], 0, sizeof(t[i]));
+            t[i].kind = kinds[split ? i : 0];
+            t[i].size = tsizes[s];
+            t[i].barrier = &barrier;
+            if (pthread_create(&tid[i], NULL, thread_main, &t[i]))
+                return 1;
+        }
+        int failed = 0;
+        for (int i = 0; i < nthr; i++) {
+            pthread_join(tid[i], NULL);
+            failed |= t[i].failed;
+        }
+        /* aggregate rate of each window; the best window counts */
+        double total = 0;
+        for (int w = 0; w < REPS; w++) {
+            double sum = 0;
+            for (int i = 0; i < nthr; i++)
+                sum += t[i].ops_per_s[w];
+            if (sum > total)
+                total = sum;
+        }
+        pthread_barrier_destroy(&barrier);
+        if (failed)
+            out("fail", m[s], "allocation returned NULL");
+        else
+            out("value", m[s], "%.0f", total);
+    }
+    for (int i = 0; i < 2; i++)
+        if (kinds[i])
+            memkind_destroy_kind(kinds[i]);
+    return 0;
+}
+
+/* ---- fill a 32 MiB kind ---------------------------------------------------------- */
+
+static size_t fill(memkind_t kind, size_t size, void **ptrs, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap) {
+        char *p = memkind_malloc(kind, size);
+        if (!p)
+            break;
+        p[0] = 1;
+        p[size - 1] = 1;
+        ptrs[n++] = p;
+    }
+    return n;
+}
+
+static int group_fill(const char *sizearg, const char *dir)
+{
+    size_t size = strtoul(sizearg, NULL, 10);
+    const size_t kind_size = 32 * MIB;
+    char mf[64], mr[64];
+    snprintf(mf, sizeof(mf), "fill.%s", size_name(size));
+    snprintf(mr, sizeof(mr), "refill.%s", size_name(size));
+    out("expect", mf, "-");
+    out("expect", mr, "-");
+    if (list_only())
+        return 0;
+    size_t cap = kind_size / size + 16;
+    void **ptrs = malloc(cap * sizeof(void *));
+    memkind_t kind;
+    if (!ptrs || size == 0 || create_file_kind(dir, kind_size, &kind))
+        return 1;
+    size_t first = fill(kind, size, ptrs, cap);
+    out("value", mf, "%zu", first);
+    for (size_t i = 0; i < first; i++)
+        memkind_free(kind, ptrs[i]);
+    size_t second = fill(kind, size, ptrs, cap);
+    out("info", mr, "second fill %zu blocks", second);
+    out("value", mr, "%.1f", first ? 100.0 * (double)second / (double)first : 0.0);
+    for (size_t i = 0; i < second; i++)
+        memkind_free(kind, ptrs[i]);
+    memkind_destroy_kind(kind);
+    free(ptrs);
+    return 0;
+}
+
+/* ---- create + destroy ------------------------------------------------------------ */
+
+static int group_create(const char *dir)
+{
+    static const char *names[] = {"create.empty", "create.alloc64"};
+    for (int i = 0; i < 2; i++)
+        out("expect", names[i], "-");
+    if (list_only())
+        return 0;
+    for (int with_alloc = 0; with_alloc < 2; with_alloc++) {
+        long cycles = 0, total = 0;
+        double t0 = 0, el = 0, best = 0;
+        int failed = 0, rep = 0;
+        /* the first 5 cycles are warm-up, then REPS windows of TARGET_NS */
+        for (long i = 0; !failed; i++) {
+            if (i == 5)
+                t0 = now_ns();
+            memkind_t kind;
+            if (create_file_kind(dir, 0, &kind)) {
+                failed = 1;
+                break;
+            }
+            if (with_alloc) {
+                char *p = memkind_malloc(kind, 64);
+                if (!p)
+                    failed = 1;
+                else {
+                    p[0] = 1;
+                    sink += (uintptr_t)p[0];
+                    memkind_free(kind, p);
+                }
+            }
+            if (memkind_destroy_kind(kind))
+                failed = 1;
+            if (i >= 5) {
+                cycles++;
+                total++;
+                el = now_ns() - t0;
+                if (el >= TARGET_NS || cycles >= 10000) {
+                    double rate = (double)cycles * 1e9 / el;
+                    if (rate > best)
+                        best = rate;
+                    if (++rep == REPS)
+                        break;
+                    cycles = 0;
+                    t0 = now_ns();
+                }
+            }
+        }
+        if (failed)
+            out("fail", names[with_alloc], "create/alloc/destroy failed after %ld cycles", total);
+        else
+            out("value", names[with_alloc], "%.1f", best);
+    }
+    return 0;
+}
+
+/* ---- which library is this? ------------------------------------------------------ */
+
+static int group_info(void)
+{
+    Dl_info di;
+    void *(*fn)(memkind_t, size_t) = memkind_malloc;
+    void *addr;
+    memcpy(&addr, &fn, sizeof(addr));
+    if (dladdr(addr, &di) && di.dli_fname)
+        out("info", "library", "%s", di.dli_fname);
+    out("info", "version", "%d", memkind_get_version());
+    return 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr,
+            "usage: bench info\n"
+            "       bench tight   file0|file1g|default|glibc [DIR]\n"
+            "       bench batch   file0|default|glibc lifo|fifo [DIR]\n"
+            "       bench free    DIR\n"
+            "       bench realloc file0|default|glibc [DIR]\n"
+            "       bench threads 1|shared|split DIR\n"
+            "       bench fill    SIZE DIR\n"
+            "       bench create  DIR\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage();
+        return 2;
+    }
+    const char *g = argv[1];
+    const char *a2 = argc > 2 ? argv[2] : NULL;
+    const char *a3 = argc > 3 ? argv[3] : NULL;
+    const char *a4 = argc > 4 ? argv[4] : NULL;
+    if (!strcmp(g, "info"))
+        return group_info();
+    if (!strcmp(g, "tight") && a2)
+        return group_tight(a2, a3);
+    if (!strcmp(g, "batch") && a3)
+        return group_batch(a2, a3, a4);
+    if (!strcmp(g, "free") && a2)
+        return group_free(a2);
+    if (!strcmp(g, "realloc") && a2)
+        return group_realloc(a2, a3);
+    if (!strcmp(g, "threads") && a3)
+        return group_threads(a2, a3);
+    if (!strcmp(g, "fill") && a3)
+        return group_fill(a2, a3);
+    if (!strcmp(g, "create") && a2)
+        return group_create(a2);
+    usage();
+    return 2;
+}
