@@ -201,3 +201,37 @@ pub fn flush_thread_cache() {
     // SAFETY: thread.tcache.flush takes no value.
     unsafe { ctl::<()>(c"thread.tcache.flush", None, None) };
 }
+
+/// Flags selecting arena `arena` and explicit thread cache `tcache`.
+#[inline]
+pub fn flags_with_cache(arena: u32, tcache: u32) -> c_int {
+    (((arena as c_int) + 1) << 20) | (((tcache as c_int) + 2) << 8)
+}
+
+/// Flags for freeing through explicit cache `tcache`.
+#[inline]
+pub fn free_flags_with_cache(tcache: u32) -> c_int {
+    ((tcache as c_int) + 2) << 8
+}
+
+/// Creates an explicit thread cache; None when jemalloc has no free cache slot.
+pub fn tcache_create() -> Option<u32> {
+    let mut id: c_uint = 0;
+    // SAFETY: tcache.create writes an unsigned.
+    let r = unsafe { ctl(c"tcache.create", Some(&mut id), None) };
+    (r == 0).then_some(id)
+}
+
+/// Returns an explicit cache's blocks to their arenas and frees the cache.
+pub fn tcache_destroy(id: u32) {
+    let mut v: c_uint = id;
+    // SAFETY: tcache.destroy takes an unsigned.
+    unsafe { ctl(c"tcache.destroy", None, Some(&mut v)) };
+}
+
+/// Returns an explicit cache's blocks to their arenas.
+pub fn tcache_flush(id: u32) {
+    let mut v: c_uint = id;
+    // SAFETY: tcache.flush takes an unsigned.
+    unsafe { ctl(c"tcache.flush", None, Some(&mut v)) };
+}

@@ -5,7 +5,7 @@ use std::ffi::CStr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::statics::{self, NUM_STATIC};
-use super::{Slot, STATE_BUSY, STATE_FREE, STATE_LIVE};
+use super::{cache, Slot, CACHE_PER_THREAD, STATE_BUSY, STATE_FREE, STATE_LIVE};
 use crate::chunk::CHUNK_ALIGN;
 use crate::error::{Error, Result};
 use crate::sys;
@@ -102,7 +102,7 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
         POLICY_DEFAULT => (10_000, 0),
         _ => (0, 0),
     };
-    if let Err(e) = slot.start_arenas(statics::arenas_per_kind(), false, Some(decay)) {
+    if let Err(e) = slot.start_arenas(statics::arenas_per_kind(), CACHE_PER_THREAD, Some(decay)) {
         release(slot);
         return Err(e);
     }
@@ -112,6 +112,7 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
 
 /// Frees arenas, address space and the file of a slot in state BUSY, then frees the slot.
 pub fn teardown(slot: &'static Slot) {
+    cache::drop_kind(slot);
     slot.stop_arenas();
     release(slot);
 }

@@ -6,6 +6,7 @@
 //! Which kind owns a pointer is read from the chunk map (see `chunk.rs`), never from the
 //! caller's claim.
 
+pub mod cache;
 pub mod file;
 pub mod space;
 pub mod statics;
@@ -28,14 +29,23 @@ pub(crate) const STATE_LIVE: u8 = 2;
 /// A static kind the machine cannot provide.
 pub(crate) const STATE_UNAVAILABLE: u8 = 3;
 
+/// No thread cache: every block goes to the arena.
+pub(crate) const CACHE_NONE: u8 = 0;
+/// jemalloc's automatic cache (one kind only: it is shared by all arenas).
+pub(crate) const CACHE_AUTOMATIC: u8 = 1;
+/// An explicit cache per thread for this kind (see `cache.rs`).
+pub(crate) const CACHE_PER_THREAD: u8 = 2;
+
 #[repr(C)]
 pub struct Slot {
     /// Must stay first: the hooks get a pointer to it and find their slot from it.
     hooks: extent_hooks_t,
     pub id: u32,
     pub state: AtomicU8,
-    /// Whether blocks go through jemalloc's automatic per-thread cache.
+    /// Which thread cache blocks go through: one of the `CACHE_*` values.
     tcache: AtomicU8,
+    /// Bumped when the kind is destroyed, so threads drop their stale caches of it.
+    pub gen: AtomicU32,
     narenas: AtomicU32,
     arenas: [AtomicU32; MAX_ARENAS],
     /// Backing file, or -1 for anonymous memory.
@@ -52,7 +62,8 @@ impl Slot {
             hooks: space::HOOKS,
             id,
             state: AtomicU8::new(STATE_FREE),
-            tcache: AtomicU8::new(0),
+            tcache: AtomicU8::new(CACHE_NONE),
+            gen: AtomicU32::new(0),
             narenas: AtomicU32::new(0),
             arenas: [const { AtomicU32::new(0) }; MAX_ARENAS],
             fd: AtomicI32::new(-1),
@@ -82,7 +93,7 @@ impl Slot {
     pub fn start_arenas(
         &'static self,
         n: usize,
-        tcache: bool,
+        tcache: u8,
         decay: Option<(isize, isize)>,
     ) -> Result<()> {
         let n = n.clamp(1, MAX_ARENAS);
@@ -97,7 +108,7 @@ impl Slot {
                 arena::set_decay(a, dirty, muzzy);
             }
         }
-        self.tcache.store(tcache as u8, Ordering::Release);
+        self.tcache.store(tcache, Ordering::Release);
         Ok(())
     }
 
@@ -120,20 +131,38 @@ impl Slot {
     fn flags(&self) -> c_int {
         let n = self.narenas.load(Ordering::Acquire).max(1);
         let a = self.arenas[(thread_index() % n) as usize].load(Ordering::Relaxed);
-        arena::flags(a, self.tcache.load(Ordering::Relaxed) != 0)
+        match self.tcache.load(Ordering::Relaxed) {
+            CACHE_AUTOMATIC => arena::flags(a, true),
+            CACHE_PER_THREAD => match cache::get(self) {
+                Some(tc) => arena::flags_with_cache(a, tc),
+                None => arena::flags(a, false),
+            },
+            _ => arena::flags(a, false),
+        }
     }
 
     #[inline]
     fn free_flags(&self) -> c_int {
-        if self.tcache.load(Ordering::Relaxed) != 0 {
-            0
-        } else {
-            tikv_jemalloc_sys::MALLOCX_TCACHE_NONE
+        match self.tcache.load(Ordering::Relaxed) {
+            CACHE_AUTOMATIC => 0,
+            CACHE_PER_THREAD => match cache::get(self) {
+                Some(tc) => arena::free_flags_with_cache(tc),
+                None => tikv_jemalloc_sys::MALLOCX_TCACHE_NONE,
+            },
+            _ => tikv_jemalloc_sys::MALLOCX_TCACHE_NONE,
         }
+    }
+
+    /// Gives cached and dirty pages back so a kind at its limit can satisfy a request.
+    fn reclaim(&self) {
+        if self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD {
+            cache::flush_own(self);
+        }
+        self.purge_all();
     }
 }
 
-fn thread_index() -> u32 {
+pub(crate) fn thread_index() -> u32 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     thread_local! {
         static INDEX: Cell<u32> = const { Cell::new(u32::MAX) };
@@ -226,7 +255,7 @@ fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
         return Ok(record(slot, p));
     }
     if slot.is_file() {
-        slot.purge_all();
+        slot.reclaim();
         let p = arena::alloc(size, slot.flags() | extra);
         if !p.is_null() {
             return Ok(record(slot, p));
@@ -315,7 +344,7 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
     // SAFETY: the claim proves p is live and ours alone.
     let mut q = unsafe { arena::realloc(p, size, target.flags()) };
     if q.is_null() && target.is_file() {
-        target.purge_all();
+        target.reclaim();
         // SAFETY: as above; p is still live after a failed rallocx.
         q = unsafe { arena::realloc(p, size, target.flags()) };
     }

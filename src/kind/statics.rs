@@ -4,7 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{Slot, STATE_LIVE, STATE_UNAVAILABLE};
+use super::{Slot, CACHE_AUTOMATIC, CACHE_PER_THREAD, STATE_LIVE, STATE_UNAVAILABLE};
 use crate::error::{Error, Result};
 
 pub(crate) const PARTITION_DEFAULT: u32 = 0;
@@ -69,7 +69,12 @@ pub fn init(slot: &'static Slot) -> Result<&'static Slot> {
     slot.space.lock().chunk_len = ANON_CHUNK;
     // Only DEFAULT uses jemalloc's automatic thread cache: that cache is shared by all
     // arenas, so exactly one kind may feed it.
-    slot.start_arenas(arenas_per_kind(), slot.id == PARTITION_DEFAULT, None)?;
+    let cache = if slot.id == PARTITION_DEFAULT {
+        CACHE_AUTOMATIC
+    } else {
+        CACHE_PER_THREAD
+    };
+    slot.start_arenas(arenas_per_kind(), cache, None)?;
     slot.state.store(STATE_LIVE, Ordering::Release);
     Ok(slot)
 }

@@ -1,0 +1,113 @@
+//! Per-thread caches per kind.
+//!
+//! jemalloc's automatic thread cache is shared by all arenas, so it may only serve one kind
+//! (DEFAULT). Every other kind gets, in each thread that uses it, an explicit jemalloc cache
+//! (`tcache.create`) used with that kind's arenas only: small blocks then cost what they cost
+//! on DEFAULT. A block is always freed through the freeing thread's cache of the block's
+//! own kind, so a cache never holds another kind's memory.
+//!
+//! Lifetimes: a registry lists every cache with its kind and thread.
+//! Destroying a kind destroys its caches (flushing their blocks into the kind's arenas)
+//! and bumps the generation, so threads see their table entry is stale; a thread's exit
+//! destroys that thread's caches. Both happen under the registry lock, so each cache is
+//! destroyed exactly once.
+
+use std::cell::Cell;
+use std::sync::atomic::Ordering;
+
+use super::{file::MAX_KINDS, statics::NUM_STATIC, thread_index, Slot};
+use crate::arena;
+
+const TOTAL_SLOTS: usize = NUM_STATIC + MAX_KINDS;
+
+#[derive(Clone, Copy)]
+struct Entry {
+    slot: u32,
+    tcache: u32,
+    thread: u32,
+}
+
+static REGISTRY: spin::Mutex<Vec<Entry>> = spin::Mutex::new(Vec::new());
+
+/// This thread's cache per slot: `gen << 32 | (tcache + 1)`, 0 = none yet.
+struct Table {
+    entries: [Cell<u64>; TOTAL_SLOTS],
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        let me = thread_index();
+        let mut reg = REGISTRY.lock();
+        reg.retain(|e| {
+            if e.thread == me {
+                arena::tcache_destroy(e.tcache);
+                false
+            } else {
+                true
+            }
+        });
+    }
+}
+
+thread_local! {
+    static TABLE: Table = const { Table { entries: [const { Cell::new(0) }; TOTAL_SLOTS] } };
+}
+
+/// The calling thread's cache for `slot`, created on first use; None when no cache can be
+/// had (thread exiting, jemalloc out of cache slots, kind being destroyed).
+#[inline]
+pub fn get(slot: &Slot) -> Option<u32> {
+    let gen = slot.gen.load(Ordering::Acquire);
+    TABLE
+        .try_with(|t| {
+            let cell = t.entries.get(slot.id as usize)?;
+            let v = cell.get();
+            if v != 0 && (v >> 32) as u32 == gen {
+                return Some((v as u32) - 1);
+            }
+            let id = create(slot, gen)?;
+            cell.set(((gen as u64) << 32) | (id as u64 + 1));
+            Some(id)
+        })
+        .ok()
+        .flatten()
+}
+
+#[cold]
+fn create(slot: &Slot, gen: u32) -> Option<u32> {
+    let id = arena::tcache_create()?;
+    let mut reg = REGISTRY.lock();
+    if slot.gen.load(Ordering::Acquire) != gen || !slot.is_live() {
+        drop(reg);
+        arena::tcache_destroy(id);
+        return None;
+    }
+    reg.push(Entry {
+        slot: slot.id,
+        tcache: id,
+        thread: thread_index(),
+    });
+    Some(id)
+}
+
+/// Gives the calling thread's cached blocks of `slot` back to the arenas.
+pub fn flush_own(slot: &Slot) {
+    if let Some(id) = get(slot) {
+        arena::tcache_flush(id);
+    }
+}
+
+/// Destroys every thread's cache of `slot` and invalidates the threads' entries. Called
+/// while the kind is being destroyed, before its arenas go.
+pub fn drop_kind(slot: &Slot) {
+    let mut reg = REGISTRY.lock();
+    slot.gen.fetch_add(1, Ordering::AcqRel);
+    reg.retain(|e| {
+        if e.slot == slot.id {
+            arena::tcache_destroy(e.tcache);
+            false
+        } else {
+            true
+        }
+    });
+}
