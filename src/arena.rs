@@ -235,3 +235,34 @@ pub fn tcache_flush(id: u32) {
     // SAFETY: tcache.flush takes an unsigned.
     unsafe { ctl(c"tcache.flush", None, Some(&mut v)) };
 }
+
+/// Makes `arena` the calling thread's arena for allocations without explicit flags.
+pub fn bind_thread(arena: u32) -> bool {
+    let mut v: c_uint = arena;
+    // SAFETY: thread.arena takes an unsigned.
+    unsafe { ctl(c"thread.arena", None, Some(&mut v)) == 0 }
+}
+
+/// Allocates from the thread's bound arena through its automatic cache (jemalloc's fast
+/// path when `flags` is 0).
+#[inline]
+pub fn alloc_bound(size: usize, flags: c_int) -> *mut c_void {
+    // SAFETY: size is non-zero (checked by callers); flags carry no arena or cache bits.
+    unsafe {
+        if flags == 0 {
+            je::malloc(size)
+        } else if flags == ZERO {
+            je::calloc(1, size)
+        } else {
+            je::mallocx(size, flags)
+        }
+    }
+}
+
+/// # Safety
+/// `p` must be a live jemalloc allocation of an arena served by the automatic cache.
+#[inline]
+pub unsafe fn free_bound(p: *mut c_void) {
+    // SAFETY: the caller guarantees p is live.
+    unsafe { je::free(p) }
+}

@@ -153,6 +153,54 @@ impl Slot {
         }
     }
 
+    /// Whether this kind is served by the automatic cache and the calling thread is bound to
+    /// one of its arenas, so jemalloc's flag-free fast paths apply.
+    #[inline]
+    fn thread_bound(&self) -> bool {
+        if self.tcache.load(Ordering::Relaxed) != CACHE_AUTOMATIC {
+            return false;
+        }
+        thread_local! {
+            // 0: not yet bound, 1: bound, 2: binding failed (use explicit flags).
+            static BOUND: Cell<u8> = const { Cell::new(0) };
+        }
+        BOUND
+            .try_with(|b| match b.get() {
+                1 => true,
+                2 => false,
+                _ => {
+                    let n = self.narenas.load(Ordering::Acquire).max(1);
+                    let a = self.arenas[(thread_index() % n) as usize].load(Ordering::Relaxed);
+                    let ok = arena::bind_thread(a);
+                    b.set(if ok { 1 } else { 2 });
+                    ok
+                }
+            })
+            .unwrap_or(false)
+    }
+
+    #[inline]
+    fn raw_alloc(&self, size: usize, extra: c_int) -> *mut c_void {
+        if self.thread_bound() {
+            arena::alloc_bound(size, extra)
+        } else {
+            arena::alloc(size, self.flags() | extra)
+        }
+    }
+
+    /// # Safety
+    /// `p` must be a live block of this kind, claimed by the caller.
+    #[inline]
+    unsafe fn raw_free(&self, p: *mut c_void) {
+        if self.tcache.load(Ordering::Relaxed) == CACHE_AUTOMATIC {
+            // SAFETY: per the contract; the automatic cache only ever holds this kind's blocks.
+            unsafe { arena::free_bound(p) }
+        } else {
+            // SAFETY: per the contract.
+            unsafe { arena::free(p, self.free_flags()) }
+        }
+    }
+
     /// Gives cached and dirty pages back so a kind at its limit can satisfy a request.
     fn reclaim(&self) {
         if self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD {
@@ -250,13 +298,13 @@ fn record(c_slot: &Slot, p: *mut c_void) -> *mut c_void {
 
 /// Allocates with retry: a file-backed kind at its limit first gives its cached pages back.
 fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
-    let p = arena::alloc(size, slot.flags() | extra);
+    let p = slot.raw_alloc(size, extra);
     if !p.is_null() {
         return Ok(record(slot, p));
     }
     if slot.is_file() {
         slot.reclaim();
-        let p = arena::alloc(size, slot.flags() | extra);
+        let p = slot.raw_alloc(size, extra);
         if !p.is_null() {
             return Ok(record(slot, p));
         }
@@ -295,7 +343,7 @@ pub fn free(p: *mut c_void) -> bool {
     match owner(p) {
         Owner::Live(s, c) if c.claim(p as usize) => {
             // SAFETY: the claim proves p is a live block of this kind and no one else frees it.
-            unsafe { arena::free(p, s.free_flags()) };
+            unsafe { s.raw_free(p) };
             true
         }
         _ => false,
@@ -342,11 +390,16 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
         return Err(Error::Invalid);
     }
     // SAFETY: the claim proves p is live and ours alone.
-    let mut q = unsafe { arena::realloc(p, size, target.flags()) };
+    let flags = if target.thread_bound() {
+        0
+    } else {
+        target.flags()
+    };
+    let mut q = unsafe { arena::realloc(p, size, flags) };
     if q.is_null() && target.is_file() {
         target.reclaim();
         // SAFETY: as above; p is still live after a failed rallocx.
-        q = unsafe { arena::realloc(p, size, target.flags()) };
+        q = unsafe { arena::realloc(p, size, flags) };
     }
     if q.is_null() {
         c.mark_live(p as usize);
