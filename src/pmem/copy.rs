@@ -1,0 +1,487 @@
+//! `pmem_memmove`/`pmem_memset` with persistence: short operations use ordinary stores and
+//! then flush the touched lines; long ones stream whole cache lines with non-temporal stores
+//! (AVX-512, AVX2 or SSE2, chosen at run time), which bypass the cache and need no flush.
+//! Partial lines at either end always take the ordinary-store-plus-flush path.
+//!
+//! Overlap: each block is loaded completely before any of it is stored, and blocks are
+//! visited upwards when the destination lies below the source and downwards otherwise, so
+//! every source byte is read before the store that could overwrite it.
+
+use super::cpu::{config, Config, Simd};
+use super::flush::{drain, flush_lines, CACHELINE};
+use super::{
+    PMEM_F_MEM_NODRAIN, PMEM_F_MEM_NOFLUSH, PMEM_F_MEM_NONTEMPORAL, PMEM_F_MEM_TEMPORAL,
+    PMEM_F_MEM_WB, PMEM_F_MEM_WC,
+};
+use std::arch::x86_64::*;
+
+/// Whether this call streams with non-temporal stores.
+#[inline(always)]
+fn use_movnt(cfg: &Config, flags: u32, len: usize) -> bool {
+    if !cfg.movnt {
+        return false;
+    }
+    if flags & (PMEM_F_MEM_NONTEMPORAL | PMEM_F_MEM_WC) != 0 {
+        return true;
+    }
+    flags & (PMEM_F_MEM_TEMPORAL | PMEM_F_MEM_WB) == 0 && len >= cfg.movnt_threshold
+}
+
+#[inline(always)]
+unsafe fn flush_if(cfg: &Config, addr: *const u8, len: usize) {
+    if !cfg.skip_flush {
+        // SAFETY: forwarded caller guarantee that the range is mapped.
+        unsafe { flush_lines(cfg.flush, addr, len) };
+    }
+}
+
+/// `pmem_memmove` (and `pmem_memcpy`, which libpmem also makes overlap-safe).
+///
+/// # Safety
+/// `src` must be readable and `dst` writable for `len` bytes; they may overlap.
+pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
+    let cfg = config();
+    if flags & PMEM_F_MEM_NOFLUSH != 0 {
+        // SAFETY: caller guarantees both ranges; ptr::copy allows overlap.
+        unsafe { core::ptr::copy(src, dst, len) };
+        return;
+    }
+    if use_movnt(cfg, flags, len) {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { memmove_nt(cfg, dst, src, len) };
+    } else {
+        // SAFETY: caller guarantees both ranges; ptr::copy allows overlap.
+        unsafe {
+            core::ptr::copy(src, dst, len);
+            flush_if(cfg, dst, len);
+        }
+    }
+    if flags & PMEM_F_MEM_NODRAIN == 0 {
+        drain();
+    }
+}
+
+/// `pmem_memset`.
+///
+/// # Safety
+/// `dst` must be writable for `len` bytes.
+pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
+    let cfg = config();
+    if flags & PMEM_F_MEM_NOFLUSH != 0 {
+        // SAFETY: caller guarantees the range.
+        unsafe { core::ptr::write_bytes(dst, c, len) };
+        return;
+    }
+    if use_movnt(cfg, flags, len) {
+        // SAFETY: forwarded caller guarantee.
+        unsafe { memset_nt(cfg, dst, c, len) };
+    } else {
+        // SAFETY: caller guarantees the range.
+        unsafe {
+            core::ptr::write_bytes(dst, c, len);
+            flush_if(cfg, dst, len);
+        }
+    }
+    if flags & PMEM_F_MEM_NODRAIN == 0 {
+        drain();
+    }
+}
+
+/// Splits `[dst, dst + len)` into a partial first line, whole lines, and a partial last line.
+#[inline(always)]
+fn split(dst: *mut u8, len: usize) -> (usize, usize, usize) {
+    let head = ((CACHELINE - (dst as usize & (CACHELINE - 1))) & (CACHELINE - 1)).min(len);
+    let body = (len - head) & !(CACHELINE - 1);
+    (head, body, len - head - body)
+}
+
+unsafe fn memmove_nt(cfg: &Config, dst: *mut u8, src: *const u8, len: usize) {
+    let (head, body, tail) = split(dst, len);
+    let backward = (dst as usize) > (src as usize) && (dst as usize) < (src as usize) + len;
+    // SAFETY (whole block): every offset stays inside the caller's `len`-byte ranges; the
+    // body starts on a cache-line boundary of `dst` as the streaming stores require.
+    unsafe {
+        let (bd, bs) = (dst.add(head), src.add(head));
+        let (td, ts) = (bd.add(body), bs.add(body));
+        if !backward {
+            if head != 0 {
+                core::ptr::copy(src, dst, head);
+                flush_if(cfg, dst, head);
+            }
+            match cfg.simd {
+                Simd::Avx512 => avx512::copy_fwd(bd, bs, body),
+                Simd::Avx2 => avx2::copy_fwd(bd, bs, body),
+                Simd::Sse2 => sse2::copy_fwd(bd, bs, body),
+            }
+            if tail != 0 {
+                core::ptr::copy(ts, td, tail);
+                flush_if(cfg, td, tail);
+            }
+        } else {
+            if tail != 0 {
+                core::ptr::copy(ts, td, tail);
+                flush_if(cfg, td, tail);
+            }
+            match cfg.simd {
+                Simd::Avx512 => avx512::copy_bwd(bd, bs, body),
+                Simd::Avx2 => avx2::copy_bwd(bd, bs, body),
+                Simd::Sse2 => sse2::copy_bwd(bd, bs, body),
+            }
+            if head != 0 {
+                core::ptr::copy(src, dst, head);
+                flush_if(cfg, dst, head);
+            }
+        }
+    }
+}
+
+unsafe fn memset_nt(cfg: &Config, dst: *mut u8, c: u8, len: usize) {
+    let (head, body, tail) = split(dst, len);
+    // SAFETY: offsets stay inside the caller's range; the body is cache-line aligned.
+    unsafe {
+        if head != 0 {
+            core::ptr::write_bytes(dst, c, head);
+            flush_if(cfg, dst, head);
+        }
+        let bd = dst.add(head);
+        match cfg.simd {
+            Simd::Avx512 => avx512::fill(bd, c, body),
+            Simd::Avx2 => avx2::fill(bd, c, body),
+            Simd::Sse2 => sse2::fill(bd, c, body),
+        }
+        if tail != 0 {
+            let td = bd.add(body);
+            core::ptr::write_bytes(td, c, tail);
+            flush_if(cfg, td, tail);
+        }
+    }
+}
+
+/// Streaming kernels for one vector width. `dst` is 64-byte aligned and `len` a multiple of
+/// 64; four cache lines are loaded before any is stored, then the remainder line by line.
+macro_rules! nt_kernels {
+    ($name:ident, $feature:literal, $vec:ty, $per_line:expr, $load:ident, $store:ident, $splat:ident) => {
+        mod $name {
+            use super::*;
+
+            const W: usize = 64 / $per_line;
+
+            #[target_feature(enable = $feature)]
+            pub unsafe fn copy_fwd(dst: *mut u8, src: *const u8, len: usize) {
+                let mut i = 0;
+                // SAFETY (loops): offsets below `len`; `dst + i` stays 64-byte aligned.
+                while i + 4 * CACHELINE <= len {
+                    unsafe {
+                        let mut v = [core::mem::zeroed::<$vec>(); 4 * $per_line];
+                        for (k, r) in v.iter_mut().enumerate() {
+                            *r = $load(src.add(i + k * W).cast());
+                        }
+                        for (k, r) in v.iter().enumerate() {
+                            $store(dst.add(i + k * W).cast(), *r);
+                        }
+                    }
+                    i += 4 * CACHELINE;
+                }
+                while i < len {
+                    unsafe {
+                        let mut v = [core::mem::zeroed::<$vec>(); $per_line];
+                        for (k, r) in v.iter_mut().enumerate() {
+                            *r = $load(src.add(i + k * W).cast());
+                        }
+                        for (k, r) in v.iter().enumerate() {
+                            $store(dst.add(i + k * W).cast(), *r);
+                        }
+                    }
+                    i += CACHELINE;
+                }
+            }
+
+            #[target_feature(enable = $feature)]
+            pub unsafe fn copy_bwd(dst: *mut u8, src: *const u8, len: usize) {
+                let mut i = len;
+                // SAFETY (loops): as in `copy_fwd`, walking downwards.
+                while i >= 4 * CACHELINE {
+                    i -= 4 * CACHELINE;
+                    unsafe {
+                        let mut v = [core::mem::zeroed::<$vec>(); 4 * $per_line];
+                        for (k, r) in v.iter_mut().enumerate() {
+                            *r = $load(src.add(i + k * W).cast());
+                        }
+                        for (k, r) in v.iter().enumerate().rev() {
+                            $store(dst.add(i + k * W).cast(), *r);
+                        }
+                    }
+                }
+                while i > 0 {
+                    i -= CACHELINE;
+                    unsafe {
+                        let mut v = [core::mem::zeroed::<$vec>(); $per_line];
+                        for (k, r) in v.iter_mut().enumerate() {
+                            *r = $load(src.add(i + k * W).cast());
+                        }
+                        for (k, r) in v.iter().enumerate().rev() {
+                            $store(dst.add(i + k * W).cast(), *r);
+                        }
+                    }
+                }
+            }
+
+            #[target_feature(enable = $feature)]
+            pub unsafe fn fill(dst: *mut u8, c: u8, len: usize) {
+                let v: $vec = $splat(c as i8);
+                let mut i = 0;
+                // SAFETY (loops): offsets below `len`; `dst + i` stays 64-byte aligned.
+                while i + 4 * CACHELINE <= len {
+                    for k in 0..4 * $per_line {
+                        unsafe { $store(dst.add(i + k * W).cast(), v) };
+                    }
+                    i += 4 * CACHELINE;
+                }
+                while i < len {
+                    for k in 0..$per_line {
+                        unsafe { $store(dst.add(i + k * W).cast(), v) };
+                    }
+                    i += CACHELINE;
+                }
+            }
+        }
+    };
+}
+
+/// AVX-512 kernels, in assembly so the crate does not depend on the AVX-512 intrinsics and
+/// target feature (newer than its minimum Rust). They use only zmm16-zmm19: code compiled
+/// without AVX-512 never allocates those, they are caller-saved in the SysV ABI (hence
+/// `inline(never)`), and unlike zmm0-15 they leave no dirty upper state that would call for
+/// VZEROUPPER. Same contract as the other kernels; callers check `avx512f` first.
+mod avx512 {
+    use std::arch::asm;
+
+    #[inline(never)]
+    pub unsafe fn copy_fwd(dst: *mut u8, src: *const u8, len: usize) {
+        // SAFETY: caller guarantees `len` bytes at both pointers, `dst` 64-byte aligned and
+        // `len` a multiple of 64; the CPU has AVX-512F.
+        unsafe {
+            asm!(
+                "test {len}, {len}",
+                "jz 4f",
+                "cmp {len}, 256",
+                "jb 3f",
+                "2:",
+                "vmovdqu64 zmm16, [{src}]",
+                "vmovdqu64 zmm17, [{src} + 64]",
+                "vmovdqu64 zmm18, [{src} + 128]",
+                "vmovdqu64 zmm19, [{src} + 192]",
+                "vmovntdq [{dst}], zmm16",
+                "vmovntdq [{dst} + 64], zmm17",
+                "vmovntdq [{dst} + 128], zmm18",
+                "vmovntdq [{dst} + 192], zmm19",
+                "add {src}, 256",
+                "add {dst}, 256",
+                "sub {len}, 256",
+                "cmp {len}, 256",
+                "jae 2b",
+                "test {len}, {len}",
+                "jz 4f",
+                "3:",
+                "vmovdqu64 zmm16, [{src}]",
+                "vmovntdq [{dst}], zmm16",
+                "add {src}, 64",
+                "add {dst}, 64",
+                "sub {len}, 64",
+                "jnz 3b",
+                "4:",
+                src = inout(reg) src => _,
+                dst = inout(reg) dst => _,
+                len = inout(reg) len => _,
+                options(nostack),
+            );
+        }
+    }
+
+    #[inline(never)]
+    pub unsafe fn copy_bwd(dst: *mut u8, src: *const u8, len: usize) {
+        // SAFETY: as `copy_fwd`; the pointers start one past the end and walk down.
+        unsafe {
+            asm!(
+                "test {len}, {len}",
+                "jz 4f",
+                "cmp {len}, 256",
+                "jb 3f",
+                "2:",
+                "sub {src}, 256",
+                "sub {dst}, 256",
+                "vmovdqu64 zmm16, [{src}]",
+                "vmovdqu64 zmm17, [{src} + 64]",
+                "vmovdqu64 zmm18, [{src} + 128]",
+                "vmovdqu64 zmm19, [{src} + 192]",
+                "vmovntdq [{dst} + 192], zmm19",
+                "vmovntdq [{dst} + 128], zmm18",
+                "vmovntdq [{dst} + 64], zmm17",
+                "vmovntdq [{dst}], zmm16",
+                "sub {len}, 256",
+                "cmp {len}, 256",
+                "jae 2b",
+                "test {len}, {len}",
+                "jz 4f",
+                "3:",
+                "sub {src}, 64",
+                "sub {dst}, 64",
+                "vmovdqu64 zmm16, [{src}]",
+                "vmovntdq [{dst}], zmm16",
+                "sub {len}, 64",
+                "jnz 3b",
+                "4:",
+                src = inout(reg) src.add(len) => _,
+                dst = inout(reg) dst.add(len) => _,
+                len = inout(reg) len => _,
+                options(nostack),
+            );
+        }
+    }
+
+    #[inline(never)]
+    pub unsafe fn fill(dst: *mut u8, c: u8, len: usize) {
+        let pattern = u64::from(c) * 0x0101_0101_0101_0101;
+        // SAFETY: caller guarantees `len` writable bytes, `dst` 64-byte aligned and `len` a
+        // multiple of 64; the CPU has AVX-512F.
+        unsafe {
+            asm!(
+                "test {len}, {len}",
+                "jz 4f",
+                "vpbroadcastq zmm16, {pat}",
+                "cmp {len}, 256",
+                "jb 3f",
+                "2:",
+                "vmovntdq [{dst}], zmm16",
+                "vmovntdq [{dst} + 64], zmm16",
+                "vmovntdq [{dst} + 128], zmm16",
+                "vmovntdq [{dst} + 192], zmm16",
+                "add {dst}, 256",
+                "sub {len}, 256",
+                "cmp {len}, 256",
+                "jae 2b",
+                "test {len}, {len}",
+                "jz 4f",
+                "3:",
+                "vmovntdq [{dst}], zmm16",
+                "add {dst}, 64",
+                "sub {len}, 64",
+                "jnz 3b",
+                "4:",
+                pat = in(reg) pattern,
+                dst = inout(reg) dst => _,
+                len = inout(reg) len => _,
+                options(nostack),
+            );
+        }
+    }
+}
+
+nt_kernels!(
+    avx2,
+    "avx2",
+    __m256i,
+    2,
+    _mm256_loadu_si256,
+    _mm256_stream_si256,
+    _mm256_set1_epi8
+);
+nt_kernels!(
+    sse2,
+    "sse2",
+    __m128i,
+    4,
+    _mm_loadu_si128,
+    _mm_stream_si128,
+    _mm_set1_epi8
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pattern(n: usize) -> Vec<u8> {
+        (0..n).map(|i| (i * 7 + i / 251) as u8).collect()
+    }
+
+    fn kernels() -> Vec<Simd> {
+        let mut v = vec![Simd::Sse2];
+        if std::is_x86_feature_detected!("avx2") {
+            v.push(Simd::Avx2);
+        }
+        if std::is_x86_feature_detected!("avx512f") {
+            v.push(Simd::Avx512);
+        }
+        v
+    }
+
+    fn cfg(simd: Simd) -> Config {
+        Config {
+            flush: super::super::cpu::Flush::Clflush,
+            skip_flush: false,
+            movnt: true,
+            movnt_threshold: 0,
+            simd,
+            auto_flush: 0,
+        }
+    }
+
+    #[test]
+    fn nt_overlap_both_ways() {
+        for simd in kernels() {
+            let c = cfg(simd);
+            for &len in &[0usize, 1, 63, 64, 65, 255, 256, 257, 1000, 4096 + 17] {
+                for &shift in &[1usize, 8, 63, 64, 200] {
+                    for &off in &[0usize, 5, 33] {
+                        let base = pattern(len + shift + 128);
+                        // Destination above source.
+                        let mut a = base.clone();
+                        let mut r = base.clone();
+                        r.copy_within(off..off + len, off + shift);
+                        // SAFETY: both ranges lie inside `a`.
+                        unsafe {
+                            memmove_nt(
+                                &c,
+                                a.as_mut_ptr().add(off + shift),
+                                a.as_ptr().add(off),
+                                len,
+                            )
+                        };
+                        assert_eq!(a, r, "{simd:?} up len={len} shift={shift} off={off}");
+                        // Destination below source.
+                        let mut a = base.clone();
+                        let mut r = base.clone();
+                        r.copy_within(off + shift..off + shift + len, off);
+                        // SAFETY: both ranges lie inside `a`.
+                        unsafe {
+                            memmove_nt(
+                                &c,
+                                a.as_mut_ptr().add(off),
+                                a.as_ptr().add(off + shift),
+                                len,
+                            )
+                        };
+                        assert_eq!(a, r, "{simd:?} down len={len} shift={shift} off={off}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn nt_fill() {
+        for simd in kernels() {
+            let c = cfg(simd);
+            for &len in &[0usize, 1, 64, 100, 511, 4099] {
+                for off in 0..64 {
+                    let mut a = pattern(len + 200);
+                    let mut r = a.clone();
+                    r[off..off + len].fill(0xa5);
+                    // SAFETY: the range lies inside `a`.
+                    unsafe { memset_nt(&c, a.as_mut_ptr().add(off), 0xa5, len) };
+                    assert_eq!(a, r, "{simd:?} len={len} off={off}");
+                }
+            }
+        }
+    }
+}
