@@ -39,6 +39,7 @@ unsafe fn flush_if(cfg: &Config, addr: *const u8, len: usize) {
 ///
 /// # Safety
 /// `src` must be readable and `dst` writable for `len` bytes; they may overlap.
+#[inline]
 pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
     let cfg = config();
     if flags & PMEM_F_MEM_NOFLUSH != 0 {
@@ -65,6 +66,7 @@ pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
 ///
 /// # Safety
 /// `dst` must be writable for `len` bytes.
+#[inline]
 pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
     let cfg = config();
     if flags & PMEM_F_MEM_NOFLUSH != 0 {

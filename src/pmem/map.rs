@@ -538,6 +538,7 @@ pub fn unmap(addr: *mut u8, len: usize) -> Result<(), i32> {
     let page = page_size();
     let end = (addr as usize).saturating_add(len).saturating_add(page - 1) & !(page - 1);
     forget(&mut ranges(), addr as usize, end);
+    log(2, format_args!("unmapped {addr:p} len {len}"));
     Ok(())
 }
 
