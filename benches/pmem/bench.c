@@ -186,8 +186,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s ours.so system.so /dev/shm/file [rounds]\n", argv[0]);
 		return 2;
 	}
-	int rounds = argc > 4 ? atoi(argv[4]) : 21;
-	double target_s = 0.01; /* per sample */
+	int rounds = argc > 4 ? atoi(argv[4]) : 41;
+	double target_s = 0.004; /* per sample: short, so a pair shares its background load */
 	struct lib libs[2];
 	load(&libs[0], argv[2], "libpmem");
 	load(&libs[1], argv[1], "ours");

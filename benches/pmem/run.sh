@@ -10,4 +10,4 @@ CC=${CC:-cc}
 mkdir -p "$work"
 [ -e "$sys" ] || { echo "system libpmem $sys not installed"; exit 1; }
 $CC -O2 -Wall -Wextra -o "$work/bench" "$here/bench.c" -ldl
-PMEM_IS_PMEM_FORCE=1 "$work/bench" "$PMEM_OURS" "$sys" /dev/shm/pmem-bench.$$ "${PMEM_BENCH_ROUNDS:-21}"
+PMEM_IS_PMEM_FORCE=1 "$work/bench" "$PMEM_OURS" "$sys" /dev/shm/pmem-bench.$$ "${PMEM_BENCH_ROUNDS:-41}"

@@ -24,7 +24,12 @@ fn use_movnt(cfg: &Config, flags: u32, len: usize) -> bool {
     if flags & (PMEM_F_MEM_NONTEMPORAL | PMEM_F_MEM_WC) != 0 {
         return true;
     }
-    flags & (PMEM_F_MEM_TEMPORAL | PMEM_F_MEM_WB) == 0 && len >= cfg.movnt_threshold
+    let threshold = if flags & PMEM_F_MEM_NODRAIN != 0 {
+        cfg.movnt_threshold_nodrain
+    } else {
+        cfg.movnt_threshold
+    };
+    flags & (PMEM_F_MEM_TEMPORAL | PMEM_F_MEM_WB) == 0 && len >= threshold
 }
 
 #[inline(always)]
@@ -50,6 +55,12 @@ pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
     if use_movnt(cfg, flags, len) {
         // SAFETY: forwarded caller guarantee.
         unsafe { memmove_nt(cfg, dst, src, len) };
+    } else if len <= SMALL {
+        // SAFETY: forwarded caller guarantee.
+        unsafe {
+            small_move(dst, src, len);
+            flush_if(cfg, dst, len);
+        }
     } else {
         // SAFETY: caller guarantees both ranges; ptr::copy allows overlap.
         unsafe {
@@ -77,6 +88,12 @@ pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
     if use_movnt(cfg, flags, len) {
         // SAFETY: forwarded caller guarantee.
         unsafe { memset_nt(cfg, dst, c, len) };
+    } else if len <= SMALL {
+        // SAFETY: forwarded caller guarantee.
+        unsafe {
+            small_set(dst, c, len);
+            flush_if(cfg, dst, len);
+        }
     } else {
         // SAFETY: caller guarantees the range.
         unsafe {
@@ -86,6 +103,99 @@ pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
     }
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         drain();
+    }
+}
+
+/// Up to this length copies and fills are done inline: a call into libc costs as much as
+/// the copy itself.
+const SMALL: usize = 64;
+
+/// Copies `len <= 64` bytes with at most two pairs of possibly overlapping loads and
+/// stores. Every load happens before any store, so overlapping ranges are fine.
+///
+/// # Safety
+/// As `memmove`, with `len <= SMALL`.
+#[inline(always)]
+unsafe fn small_move(dst: *mut u8, src: *const u8, len: usize) {
+    use core::ptr::{read_unaligned as rd, write_unaligned as wr};
+    // SAFETY (whole block): all accesses lie in `[0, len)` of the caller's ranges.
+    unsafe {
+        match len {
+            0 => {}
+            1 => *dst = *src,
+            2..=3 => {
+                let (a, b) = (rd(src as *const u16), rd(src.add(len - 2) as *const u16));
+                wr(dst as *mut u16, a);
+                wr(dst.add(len - 2) as *mut u16, b);
+            }
+            4..=7 => {
+                let (a, b) = (rd(src as *const u32), rd(src.add(len - 4) as *const u32));
+                wr(dst as *mut u32, a);
+                wr(dst.add(len - 4) as *mut u32, b);
+            }
+            8..=16 => {
+                let (a, b) = (rd(src as *const u64), rd(src.add(len - 8) as *const u64));
+                wr(dst as *mut u64, a);
+                wr(dst.add(len - 8) as *mut u64, b);
+            }
+            17..=32 => {
+                let a = _mm_loadu_si128(src.cast());
+                let b = _mm_loadu_si128(src.add(len - 16).cast());
+                _mm_storeu_si128(dst.cast(), a);
+                _mm_storeu_si128(dst.add(len - 16).cast(), b);
+            }
+            _ => {
+                let a = _mm_loadu_si128(src.cast());
+                let b = _mm_loadu_si128(src.add(16).cast());
+                let c = _mm_loadu_si128(src.add(len - 32).cast());
+                let d = _mm_loadu_si128(src.add(len - 16).cast());
+                _mm_storeu_si128(dst.cast(), a);
+                _mm_storeu_si128(dst.add(16).cast(), b);
+                _mm_storeu_si128(dst.add(len - 32).cast(), c);
+                _mm_storeu_si128(dst.add(len - 16).cast(), d);
+            }
+        }
+    }
+}
+
+/// Fills `len <= 64` bytes the same way.
+///
+/// # Safety
+/// As `memset`, with `len <= SMALL`.
+#[inline(always)]
+unsafe fn small_set(dst: *mut u8, c: u8, len: usize) {
+    use core::ptr::write_unaligned as wr;
+    let w = u64::from(c) * 0x0101_0101_0101_0101;
+    // SAFETY (whole block): all stores lie in `[0, len)` of the caller's range.
+    unsafe {
+        match len {
+            0 => {}
+            1 => *dst = c,
+            2..=3 => {
+                wr(dst as *mut u16, w as u16);
+                wr(dst.add(len - 2) as *mut u16, w as u16);
+            }
+            4..=7 => {
+                wr(dst as *mut u32, w as u32);
+                wr(dst.add(len - 4) as *mut u32, w as u32);
+            }
+            8..=16 => {
+                wr(dst as *mut u64, w);
+                wr(dst.add(len - 8) as *mut u64, w);
+            }
+            17..=32 => {
+                let v = _mm_set1_epi64x(w as i64);
+                _mm_storeu_si128(dst.cast(), v);
+                _mm_storeu_si128(dst.add(len - 16).cast(), v);
+            }
+            _ => {
+                let v = _mm_set1_epi64x(w as i64);
+                _mm_storeu_si128(dst.cast(), v);
+                _mm_storeu_si128(dst.add(16).cast(), v);
+                _mm_storeu_si128(dst.add(len - 32).cast(), v);
+                _mm_storeu_si128(dst.add(len - 16).cast(), v);
+            }
+        }
     }
 }
 
@@ -423,6 +533,7 @@ mod tests {
             skip_flush: false,
             movnt: true,
             movnt_threshold: 0,
+            movnt_threshold_nodrain: 0,
             simd,
             auto_flush: 0,
         }
@@ -467,6 +578,33 @@ mod tests {
                     }
                 }
             }
+        }
+    }
+
+    #[test]
+    fn small_paths_match_reference() {
+        for len in 0..=SMALL {
+            for shift in [0usize, 1, 3, 8, 17, 40, 64, 70] {
+                let base = pattern(2 * SMALL + 80);
+                let mut up = base.clone();
+                let mut r = base.clone();
+                r.copy_within(5..5 + len, 5 + shift);
+                // SAFETY: both ranges lie inside `up`.
+                unsafe { small_move(up.as_mut_ptr().add(5 + shift), up.as_ptr().add(5), len) };
+                assert_eq!(up, r, "up len={len} shift={shift}");
+                let mut down = base.clone();
+                let mut r = base.clone();
+                r.copy_within(5 + shift..5 + shift + len, 5);
+                // SAFETY: as above.
+                unsafe { small_move(down.as_mut_ptr().add(5), down.as_ptr().add(5 + shift), len) };
+                assert_eq!(down, r, "down len={len} shift={shift}");
+            }
+            let mut a = pattern(SMALL + 10);
+            let mut r = a.clone();
+            r[3..3 + len].fill(0x3c);
+            // SAFETY: the range lies inside `a`.
+            unsafe { small_set(a.as_mut_ptr().add(3), 0x3c, len) };
+            assert_eq!(a, r, "set len={len}");
         }
     }
 
