@@ -47,6 +47,13 @@ unsafe fn flush_if(cfg: &Config, addr: *const u8, len: usize) {
 #[inline]
 pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
     let cfg = config();
+    if len == 0 {
+        // C callers pass NULL with a zero length; Rust's copy primitives may not see it.
+        if flags & (PMEM_F_MEM_NODRAIN | PMEM_F_MEM_NOFLUSH) == 0 {
+            drain();
+        }
+        return;
+    }
     if flags & PMEM_F_MEM_NOFLUSH != 0 {
         // SAFETY: caller guarantees both ranges; ptr::copy allows overlap.
         unsafe { core::ptr::copy(src, dst, len) };
@@ -77,6 +84,12 @@ pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
 #[inline]
 pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
     let cfg = config();
+    if len == 0 {
+        if flags & (PMEM_F_MEM_NODRAIN | PMEM_F_MEM_NOFLUSH) == 0 {
+            drain();
+        }
+        return;
+    }
     if flags & PMEM_F_MEM_NOFLUSH != 0 {
         // SAFETY: caller guarantees the range.
         unsafe { core::ptr::write_bytes(dst, c, len) };

@@ -62,6 +62,7 @@ build() {
 
 build t_copy $CC -O2 -std=gnu99 $warn $cflags "$here/t_copy.c" $libs $rpath
 build t_map $CC -O2 -std=gnu99 $warn $cflags "$here/t_map.c" $libs $rpath
+build t_map_asan $CC -O1 -g -std=gnu99 -fsanitize=address,undefined -fno-omit-frame-pointer $cflags "$here/t_map.c" $libs $rpath
 build t_map_static $CC -O2 -std=gnu99 $cflags "$here/t_map.c" "$PMEM_STAGE/lib/libpmem.a" -lpthread -ldl -lm
 build t_header_c99 $CC -std=c99 -pedantic $warn $cflags "$here/t_header.c" $libs $rpath
 build t_header_cxx $CXX -std=c++11 -pedantic $warn $cflags -x c++ "$here/t_header.c" $libs $rpath
@@ -120,6 +121,7 @@ run "map PMEM_IS_PMEM_FORCE=1" env PMEM_IS_PMEM_FORCE=1 "$work/t_map" "$shm"
 run "map PMEM_IS_PMEM_FORCE=0" env PMEM_IS_PMEM_FORCE=0 "$work/t_map" "$shm"
 run "map PMEM_MMAP_HINT" env PMEM_MMAP_HINT=0x100000000000 "$work/t_map" "$shm"
 run "map (static libpmem.a)" "$work/t_map_static" "$shm"
+run "map (ASan/UBSan build)" env ASAN_OPTIONS=detect_leaks=1 "$work/t_map_asan" "$shm"
 
 # PMEM_LOG_FILE ending in '-' gets the pid appended; level 1 logs the errors.
 rm -f "$work"/errlog*

@@ -204,6 +204,14 @@ int main(void)
 	test_overlap();
 	test_alignment_grid();
 	test_flushes();
+	/* Zero lengths with NULL pointers, as C code passes them. */
+	for (size_t fi = 0; fi < NFLAGS; fi++) {
+		CHECK(pmem_memmove(NULL, NULL, 0, flag_sets[fi]) == NULL, "memmove NULL");
+		CHECK(pmem_memcpy(NULL, NULL, 0, flag_sets[fi]) == NULL, "memcpy NULL");
+		CHECK(pmem_memset(NULL, 1, 0, flag_sets[fi]) == NULL, "memset NULL");
+	}
+	pmem_persist(NULL, 0);
+	pmem_flush(NULL, 0);
 	CHECK(pmem_unmap(dst_area, mapped) == 0, "unmap: %s", pmem_errormsg());
 	return finish();
 }
