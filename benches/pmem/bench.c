@@ -45,9 +45,10 @@ static void load(struct lib *l, const char *path, const char *name)
 	}
 }
 
-enum metric { M_COPY_PERSIST, M_COPY_NODRAIN, M_SET_PERSIST, M_PERSIST, M_MEMCPY, M_NT_COPY,
+enum metric { M_COPY_PERSIST, M_COPY_NODRAIN1, M_COPY_NODRAIN, M_SET_PERSIST, M_PERSIST, M_MEMCPY, M_NT_COPY,
 	M_NT_FILL, NMETRIC };
-static const char *metric_name[] = {"memcpy_persist", "memcpy_nodrain x8 + drain",
+static const char *metric_name[] = {"memcpy_persist", "memcpy_nodrain + drain",
+	"memcpy_nodrain x8 + drain",
 	"memset_persist", "memset + pmem_persist", "plain memcpy", "NT copy + sfence",
 	"NT fill + sfence"};
 
@@ -99,6 +100,12 @@ static double run(const struct lib *l, enum metric m, size_t len, long iters)
 	case M_COPY_PERSIST:
 		for (long i = 0; i < iters; i++)
 			l->memcpy_persist(dst, src, len);
+		break;
+	case M_COPY_NODRAIN1:
+		for (long i = 0; i < iters; i++) {
+			l->memcpy_nodrain(dst, src, len);
+			l->drain();
+		}
 		break;
 	case M_COPY_NODRAIN:
 		for (long i = 0; i < iters; i++) {

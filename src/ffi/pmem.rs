@@ -116,7 +116,10 @@ pub unsafe extern "C" fn pmem_flush(addr: *const c_void, len: usize) {
 /// Waits for earlier flushes and non-temporal stores.
 #[no_mangle]
 pub extern "C" fn pmem_drain() {
-    boundary(flush::drain)
+    boundary(|| {
+        flush::drain();
+        copy::batch_drained();
+    })
 }
 
 /// Flushes the range even on platforms that flush caches on power loss.
