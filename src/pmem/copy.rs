@@ -781,6 +781,19 @@ mod tests {
     }
 
     #[test]
+    fn batches_stream_after_two_lines() {
+        batch_drained();
+        assert!(!joins_batch(64), "first line of a batch");
+        assert!(!joins_batch(64), "second line");
+        assert!(joins_batch(64), "third line streams");
+        assert!(joins_batch(100));
+        batch_drained();
+        assert!(!joins_batch(200), "a drain starts a new batch");
+        assert!(joins_batch(64), "200 bytes already filled the allowance");
+        batch_drained();
+    }
+
+    #[test]
     fn nt_fill() {
         for simd in kernels() {
             let c = cfg(simd);

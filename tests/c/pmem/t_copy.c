@@ -165,6 +165,38 @@ static void test_alignment_grid(void)
 				one_disjoint(COPY_P, 0, lens[li], da, sa);
 }
 
+/* Several _nodrain calls before one pmem_drain (later calls of a batch may take another
+ * path than the first), every size in the range where that matters, every alignment. */
+static void test_batches(void)
+{
+	for (size_t len = 1; len <= 320; len += (len < 64 ? 21 : 3)) {
+		for (size_t da = 0; da < 64; da++) {
+			size_t slot = len + 64 + 128;
+			size_t sa = (da * 5 + len) % 64;
+			memset(dst_area, 0x5a, 9 * slot);
+			memcpy(ref_area, dst_area, 9 * slot);
+			fill_pattern(src_area, 9 * slot, (unsigned)len);
+			for (int b = 0; b < 8; b++) {
+				unsigned char *d = dst_area + (size_t)b * slot + 64 + da;
+				const unsigned char *s = src_area + (size_t)b * slot + sa;
+				if (b % 3 == 0) {
+					pmem_memcpy_nodrain(d, s, len);
+					memcpy(ref_area + (d - dst_area), s, len);
+				} else if (b % 3 == 1) {
+					pmem_memset_nodrain(d, b, len);
+					memset(ref_area + (d - dst_area), b, len);
+				} else {
+					/* Overlapping move inside the slot, 7 bytes down. */
+					pmem_memmove(d - 7, d, len, PMEM_F_MEM_NODRAIN);
+					memmove(ref_area + (d - dst_area) - 7, ref_area + (d - dst_area), len);
+				}
+			}
+			pmem_drain();
+			CHECK(memcmp(dst_area, ref_area, 9 * slot) == 0, "batch len=%zu dalign=%zu", len, da);
+		}
+	}
+}
+
 /* pmem_flush / pmem_persist / pmem_deep_* leave data intact at any offset and length. */
 static void test_flushes(void)
 {
@@ -203,6 +235,7 @@ int main(void)
 	test_ops(MOVE_P, SET_N, 0);
 	test_overlap();
 	test_alignment_grid();
+	test_batches();
 	test_flushes();
 	/* Zero lengths with NULL pointers, as C code passes them. */
 	for (size_t fi = 0; fi < NFLAGS; fi++) {
