@@ -1,7 +1,8 @@
 //! `pmem_memmove`/`pmem_memset` with persistence: short operations use ordinary stores and
 //! then flush the touched lines; long ones stream whole cache lines with non-temporal stores
 //! (AVX-512, AVX2 or SSE2, chosen at run time), which bypass the cache and need no flush.
-//! Partial lines at either end always take the ordinary-store-plus-flush path.
+//! Partial lines at either end always take the ordinary-store-plus-flush path. Between the
+//! two, `_nodrain` calls stream once the thread has a batch pending for its next drain.
 //!
 //! Overlap: each block is loaded completely before any of it is stored, and blocks are
 //! visited upwards when the destination lies below the source and downwards otherwise, so
