@@ -268,5 +268,8 @@ int main(int argc, char **argv)
 	test_tmpfile();
 	test_hint();
 	test_misc();
+	static const char *files[] = {"cycle", "empty", "excl", "ro", "u", "hint", "sparse"};
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		unlink(path(files[i]));
 	return finish();
 }
