@@ -1,5 +1,5 @@
 # Build, install, test and demo of libmemkind (memkind 1.14 + libpmem API).
-#   make                 library (target/release) + headers check
+#   make                 library (target/release)
 #   make install PREFIX=/usr/local
 #   make demo            allocate in a file-backed kind and show what happened
 #   make test            everything: Rust tests, C examples and tests against a staged install
@@ -59,7 +59,7 @@ test: lint test-rust test-c
 	$(if $(wildcard mk/pmem.mk),$(MAKE) pmem-test)
 
 # Benchmarks against the reference libraries; the fragments in mk/ add their parts.
-bench: lib
+bench: lib $(if $(wildcard mk/pmem.mk),pmem-bench)
 
 clean:
 	$(CARGO) clean
