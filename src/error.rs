@@ -28,6 +28,10 @@ pub enum Error {
     Runtime,
     /// Out of memory, address space or file-system space.
     NoMem,
+    /// Huge pages are not available.
+    HugeTlb,
+    /// The memory type (high bandwidth, low latency, ...) does not exist on this machine.
+    MemtypeNotAvailable,
 }
 
 impl Error {
@@ -40,6 +44,8 @@ impl Error {
             Error::ArenasCreate => MEMKIND_ERROR_ARENAS_CREATE,
             Error::Runtime => MEMKIND_ERROR_RUNTIME,
             Error::NoMem => MEMKIND_ERROR_MALLOC,
+            Error::HugeTlb => MEMKIND_ERROR_HUGETLB,
+            Error::MemtypeNotAvailable => MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE,
         }
     }
 }

@@ -493,8 +493,9 @@ pub unsafe extern "C" fn memkind_check_dax_path(pmem_dir: *const c_char) -> c_in
         };
         match crate::sys::dir_supports_map_sync(dir) {
             Ok(true) => MEMKIND_SUCCESS,
-            Ok(false) => MEMKIND_ERROR_UNAVAILABLE,
-            Err(_) => MEMKIND_ERROR_INVALID,
+            // memkind's codes: the mapping failed, or the directory is unusable.
+            Ok(false) => error::MEMKIND_ERROR_MMAP,
+            Err(_) => error::MEMKIND_ERROR_RUNTIME,
         }
     })
 }

@@ -243,7 +243,7 @@ pub fn usable(h: *const c_void) -> Result<&'static Slot> {
     let slot = slot_of_handle(h).ok_or(Error::Invalid)?;
     match slot.state.load(Ordering::Acquire) {
         STATE_LIVE => Ok(slot),
-        STATE_UNAVAILABLE => Err(Error::Unavailable),
+        STATE_UNAVAILABLE => statics::provided(slot.id).and(Err(Error::Unavailable)),
         _ if statics::is_static(slot) => statics::init(slot),
         _ => Err(Error::Invalid),
     }
