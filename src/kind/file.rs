@@ -33,13 +33,7 @@ pub static SLOTS: [Slot; MAX_KINDS] = {
 static CURSOR: AtomicUsize = AtomicUsize::new(0);
 
 pub fn slot_of_handle(h: *const std::ffi::c_void) -> Option<&'static Slot> {
-    let base = SLOTS.as_ptr() as usize;
-    let off = (h as usize).wrapping_sub(base);
-    if off < std::mem::size_of_val(&SLOTS) && off % std::mem::size_of::<Slot>() == 0 {
-        Some(&SLOTS[off / std::mem::size_of::<Slot>()])
-    } else {
-        None
-    }
+    super::slot_in(&SLOTS, h)
 }
 
 pub fn slot_by_id(id: u32) -> Option<&'static Slot> {

@@ -228,6 +228,17 @@ pub(crate) fn thread_index() -> u32 {
         .unwrap_or(0)
 }
 
+/// The slot of `table` at address `h`, if `h` points exactly at one.
+pub(crate) fn slot_in(table: &'static [Slot], h: *const c_void) -> Option<&'static Slot> {
+    let off = (h as usize).wrapping_sub(table.as_ptr() as usize);
+    let size = std::mem::size_of::<Slot>();
+    if off < std::mem::size_of_val(table) && off % size == 0 {
+        Some(&table[off / size])
+    } else {
+        None
+    }
+}
+
 /// The slot a C handle names, if it is one of ours (live or not).
 pub fn slot_of_handle(h: *const c_void) -> Option<&'static Slot> {
     statics::slot_of_handle(h).or_else(|| file::slot_of_handle(h))

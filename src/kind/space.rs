@@ -236,64 +236,41 @@ impl Space {
     }
 }
 
-unsafe extern "C" fn hook_commit(
-    hooks: *mut extent_hooks_t,
-    addr: *mut c_void,
-    _size: usize,
-    offset: usize,
-    length: usize,
-    _arena: c_uint,
-) -> bool {
-    // SAFETY: jemalloc passes the table we registered, embedded in a Slot.
-    let slot = unsafe { slot_of(hooks) };
-    guard(true, || !commit(slot, addr as usize + offset, length))
+/// Defines a hook over `[addr + offset, addr + offset + length)`; `$body` gets the slot and
+/// the range and returns true for failure, as jemalloc expects.
+macro_rules! range_hook {
+    ($(#[$doc:meta])* $name:ident, |$slot:ident, $start:ident, $len:ident| $body:expr) => {
+        $(#[$doc])*
+        unsafe extern "C" fn $name(
+            hooks: *mut extent_hooks_t,
+            addr: *mut c_void,
+            _size: usize,
+            offset: usize,
+            $len: usize,
+            _arena: c_uint,
+        ) -> bool {
+            // SAFETY: jemalloc passes the table we registered, embedded in a Slot.
+            let $slot = unsafe { slot_of(hooks) };
+            let $start = addr as usize + offset;
+            guard(true, || $body)
+        }
+    };
 }
 
-unsafe extern "C" fn hook_decommit(
-    hooks: *mut extent_hooks_t,
-    addr: *mut c_void,
-    _size: usize,
-    offset: usize,
-    length: usize,
-    _arena: c_uint,
-) -> bool {
-    // SAFETY: jemalloc passes the table we registered, embedded in a Slot.
-    let slot = unsafe { slot_of(hooks) };
-    // Anonymous kinds refuse, so jemalloc purges with madvise instead.
-    guard(true, || !decommit(slot, addr as usize + offset, length))
-}
-
-unsafe extern "C" fn hook_purge_forced(
-    hooks: *mut extent_hooks_t,
-    addr: *mut c_void,
-    _size: usize,
-    offset: usize,
-    length: usize,
-    _arena: c_uint,
-) -> bool {
-    // SAFETY: jemalloc passes the table we registered, embedded in a Slot.
-    let slot = unsafe { slot_of(hooks) };
-    // A file range purged but still "committed" would fault in new blocks unreserved:
-    // file kinds only give memory back through decommit.
-    guard(true, || {
-        slot.fd.load(Ordering::Relaxed) >= 0 || !sys::discard(addr as usize + offset, length)
-    })
-}
-
-unsafe extern "C" fn hook_purge_lazy(
-    hooks: *mut extent_hooks_t,
-    addr: *mut c_void,
-    _size: usize,
-    offset: usize,
-    length: usize,
-    _arena: c_uint,
-) -> bool {
-    // SAFETY: jemalloc passes the table we registered, embedded in a Slot.
-    let slot = unsafe { slot_of(hooks) };
-    guard(true, || {
-        slot.fd.load(Ordering::Relaxed) >= 0 || !sys::discard_lazy(addr as usize + offset, length)
-    })
-}
+range_hook!(hook_commit, |slot, start, len| !commit(slot, start, len));
+range_hook!(
+    /// Anonymous kinds refuse, so jemalloc purges with madvise instead.
+    hook_decommit,
+    |slot, start, len| !decommit(slot, start, len)
+);
+range_hook!(
+    /// A file range purged but still "committed" would fault in new blocks unreserved:
+    /// file kinds only give memory back through decommit.
+    hook_purge_forced,
+    |slot, start, len| slot.is_file() || !sys::discard(start, len)
+);
+range_hook!(hook_purge_lazy, |slot, start, len| slot.is_file()
+    || !sys::discard_lazy(start, len));
 
 unsafe extern "C" fn hook_split(
     _hooks: *mut extent_hooks_t,
