@@ -196,22 +196,19 @@ pub fn set_background_threads(on: bool) -> c_int {
     unsafe { ctl(c"background_thread", None, Some(&mut v)) }
 }
 
-/// Flushes the calling thread's automatic cache back to the arenas.
-pub fn flush_thread_cache() {
-    // SAFETY: thread.tcache.flush takes no value.
-    unsafe { ctl::<()>(c"thread.tcache.flush", None, None) };
-}
-
 /// Flags selecting arena `arena` and explicit thread cache `tcache`.
 #[inline]
 pub fn flags_with_cache(arena: u32, tcache: u32) -> c_int {
     (((arena as c_int) + 1) << 20) | (((tcache as c_int) + 2) << 8)
 }
 
-/// Flags for freeing through explicit cache `tcache`.
+/// Flags for freeing through explicit cache `tcache`, or past every cache.
 #[inline]
-pub fn free_flags_with_cache(tcache: u32) -> c_int {
-    ((tcache as c_int) + 2) << 8
+pub fn free_flags(tcache: Option<u32>) -> c_int {
+    match tcache {
+        Some(tc) => ((tc as c_int) + 2) << 8,
+        None => je::MALLOCX_TCACHE_NONE,
+    }
 }
 
 /// Creates an explicit thread cache; None when jemalloc has no free cache slot.

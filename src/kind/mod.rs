@@ -141,16 +141,14 @@ impl Slot {
         }
     }
 
+    /// dallocx flags for kinds not on the automatic cache (those are freed by `raw_free`).
     #[inline]
     fn free_flags(&self) -> c_int {
-        match self.tcache.load(Ordering::Relaxed) {
-            CACHE_AUTOMATIC => 0,
-            CACHE_PER_THREAD => match cache::get(self) {
-                Some(tc) => arena::free_flags_with_cache(tc),
-                None => tikv_jemalloc_sys::MALLOCX_TCACHE_NONE,
-            },
-            _ => tikv_jemalloc_sys::MALLOCX_TCACHE_NONE,
-        }
+        let tc = match self.tcache.load(Ordering::Relaxed) {
+            CACHE_PER_THREAD => cache::get(self),
+            _ => None,
+        };
+        arena::free_flags(tc)
     }
 
     /// Whether this kind is served by the automatic cache and the calling thread is bound to

@@ -71,6 +71,13 @@ impl Space {
         }
     }
 
+    /// Undoes the last carve when its commit failed, so the range is not lost.
+    fn uncarve(&mut self, addr: usize, size: usize) {
+        if addr + size == self.bump {
+            self.bump = addr;
+        }
+    }
+
     /// Adds a chunk of at least `want` bytes, halving down to `min` when address space is
     /// short.
     fn grow(&mut self, slot: &Slot, want: usize) -> Option<()> {
@@ -225,15 +232,6 @@ unsafe extern "C" fn hook_alloc(
         }
         addr as *mut c_void
     })
-}
-
-impl Space {
-    /// Undoes the last carve when its commit failed, so the range is not lost.
-    fn uncarve(&mut self, addr: usize, size: usize) {
-        if addr + size == self.bump {
-            self.bump = addr;
-        }
-    }
 }
 
 /// Defines a hook over `[addr + offset, addr + offset + length)`; `$body` gets the slot and
