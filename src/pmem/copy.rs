@@ -75,12 +75,22 @@ unsafe fn flush_if(cfg: &Config, addr: *const u8, len: usize) {
     }
 }
 
-/// `pmem_memmove` (and `pmem_memcpy`, which libpmem also makes overlap-safe).
+/// What a write puts at the destination: bytes from a (possibly overlapping) source, or
+/// one byte repeated.
+#[derive(Clone, Copy)]
+enum Source {
+    Bytes(*const u8),
+    Fill(u8),
+}
+
+/// The `PMEM_F_MEM_*` rules shared by copies and fills: which store path a write takes
+/// and whether it drains. After inlining, the `Source` matches fold away.
 ///
 /// # Safety
-/// `src` must be readable and `dst` writable for `len` bytes; they may overlap.
-#[inline]
-pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
+/// `dst` must be writable for `len` bytes, and a `Bytes` source readable for `len` bytes
+/// (the ranges may overlap).
+#[inline(always)]
+unsafe fn write(dst: *mut u8, src: Source, len: usize, flags: u32) {
     let cfg = config();
     if len == 0 {
         // C callers pass NULL with a zero length; Rust's copy primitives may not see it.
@@ -91,25 +101,53 @@ pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
     }
     if flags & PMEM_F_MEM_NOFLUSH != 0 {
         // SAFETY: caller guarantees both ranges; ptr::copy allows overlap.
-        unsafe { core::ptr::copy(src, dst, len) };
+        unsafe {
+            match src {
+                Source::Bytes(s) => core::ptr::copy(s, dst, len),
+                Source::Fill(c) => core::ptr::write_bytes(dst, c, len),
+            }
+        }
         return;
     }
     if use_movnt(cfg, flags, len) {
         // SAFETY: forwarded caller guarantee.
-        unsafe { memmove_nt(cfg, dst, src, len) };
+        unsafe {
+            match src {
+                Source::Bytes(s) => memmove_nt(cfg, dst, s, len),
+                Source::Fill(c) => memset_nt(cfg, dst, c, len),
+            }
+        }
     } else if len <= SMALL {
         // SAFETY: forwarded caller guarantee.
         unsafe {
-            small_move(dst, src, len);
+            match src {
+                Source::Bytes(s) => small_move(dst, s, len),
+                Source::Fill(c) => small_set(dst, c, len),
+            }
             flush_if(cfg, dst, len);
         }
     } else {
         // SAFETY: forwarded caller guarantee.
-        unsafe { temporal_move(cfg, dst, src, len) };
+        unsafe {
+            match src {
+                Source::Bytes(s) => temporal_move(cfg, dst, s, len),
+                Source::Fill(c) => temporal_set(cfg, dst, c, len),
+            }
+        }
     }
     if flags & PMEM_F_MEM_NODRAIN == 0 {
         drain();
     }
+}
+
+/// `pmem_memmove` (and `pmem_memcpy`, which libpmem also makes overlap-safe).
+///
+/// # Safety
+/// `src` must be readable and `dst` writable for `len` bytes; they may overlap.
+#[inline]
+pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { write(dst, Source::Bytes(src), len, flags) }
 }
 
 /// `pmem_memset`.
@@ -118,34 +156,8 @@ pub unsafe fn memmove(dst: *mut u8, src: *const u8, len: usize, flags: u32) {
 /// `dst` must be writable for `len` bytes.
 #[inline]
 pub unsafe fn memset(dst: *mut u8, c: u8, len: usize, flags: u32) {
-    let cfg = config();
-    if len == 0 {
-        if flags & (PMEM_F_MEM_NODRAIN | PMEM_F_MEM_NOFLUSH) == 0 {
-            drain();
-        }
-        return;
-    }
-    if flags & PMEM_F_MEM_NOFLUSH != 0 {
-        // SAFETY: caller guarantees the range.
-        unsafe { core::ptr::write_bytes(dst, c, len) };
-        return;
-    }
-    if use_movnt(cfg, flags, len) {
-        // SAFETY: forwarded caller guarantee.
-        unsafe { memset_nt(cfg, dst, c, len) };
-    } else if len <= SMALL {
-        // SAFETY: forwarded caller guarantee.
-        unsafe {
-            small_set(dst, c, len);
-            flush_if(cfg, dst, len);
-        }
-    } else {
-        // SAFETY: forwarded caller guarantee.
-        unsafe { temporal_set(cfg, dst, c, len) };
-    }
-    if flags & PMEM_F_MEM_NODRAIN == 0 {
-        drain();
-    }
+    // SAFETY: forwarded caller guarantee.
+    unsafe { write(dst, Source::Fill(c), len, flags) }
 }
 
 /// Up to this length copies and fills are done inline: a call into libc costs as much as
