@@ -221,6 +221,20 @@ static inline long long file_disk_bytes(int fd)
 }
 
 /* Does a mapping of a "(deleted)" file in dir show in /proc/self/maps? */
+/* Disk bytes held by the one kind whose unlinked file lives in `dir` (a failed check
+ * and -1 when there is not exactly one). */
+static inline long long disk_of_kind(const char *dir)
+{
+    int fds[4];
+    int n = find_deleted_files(dir, fds, 4);
+    if (n != 1) {
+        test_fail(__FILE__, __LINE__,
+                  "expected 1 deleted file of the kind in %s, found %d", dir, n);
+        return -1;
+    }
+    return file_disk_bytes(fds[0]);
+}
+
 static inline int maps_show_deleted_file_in(const char *dir)
 {
     char real[PATH_MAX], line[PATH_MAX + 256];

@@ -9,19 +9,6 @@
 #define MIB ((size_t)1 << 20)
 #define COUNT 64
 
-static long long disk_of_kind(const char *dir)
-{
-    int fds[4];
-    int n = find_deleted_files(dir, fds, 4);
-    if (n != 1) {
-        test_fail(__FILE__, __LINE__,
-                  "expected 1 deleted file of the kind in %s, found %d", dir,
-                  n);
-        return -1;
-    }
-    return file_disk_bytes(fds[0]);
-}
-
 static void run(const char *dir, size_t block, int count)
 {
     struct memkind_config *cfg = memkind_config_new();

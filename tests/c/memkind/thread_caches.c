@@ -173,14 +173,12 @@ int main(int argc, char **argv)
         REQUIRE(b[i] != NULL);
         memset(b[i], 7, 1024);
     }
-    int kfd;
-    REQUIRE(find_deleted_files(dir, &kfd, 1) == 1);
-    long long used = file_disk_bytes(kfd);
+    long long used = disk_of_kind(dir);
     printf("  32 MiB of 1 KiB blocks: %lld KiB on disk\n", used >> 10);
     CHECK_SIZE_GE(used, 32LL << 20);
     for (int i = 0; i < COUNT; i++)
         memkind_free(k, b[i]);
-    used = file_disk_bytes(kfd);
+    used = disk_of_kind(dir);
     printf("  after freeing all: %lld KiB on disk\n", used >> 10);
     CHECK_SIZE_LE(used, 4LL << 20);
     free(b);
