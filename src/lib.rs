@@ -10,3 +10,4 @@ pub mod ffi;
 pub mod kind;
 pub mod pmem;
 pub mod sys;
+pub mod tier;

@@ -35,3 +35,12 @@ fn memkind_h_is_current() {
         &["src/ffi/memkind.rs", "src/error.rs"],
     );
 }
+
+#[test]
+fn memkind_memtier_h_is_current() {
+    check(
+        "memkind_memtier.h",
+        "cbindgen-memtier.toml",
+        &["src/ffi/memtier.rs"],
+    );
+}

@@ -328,7 +328,7 @@ pub unsafe extern "C" fn memkind_create_kind(
 #[no_mangle]
 pub extern "C" fn memkind_destroy_kind(kind: memkind_t) -> c_int {
     boundary(|| match kind::slot_of_handle(kind as *const c_void) {
-        Some(slot) => code(kind::destroy(slot)),
+        Some(slot) => code(kind::destroy(slot).inspect(|_| super::memtier::forget_kind(slot))),
         None => MEMKIND_ERROR_INVALID,
     })
 }

@@ -4,6 +4,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 pub mod memkind;
+pub mod memtier;
 pub mod pmem;
 
 /// What an export returns when its body panicked.

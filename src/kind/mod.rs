@@ -359,6 +359,23 @@ pub fn free(p: *mut c_void) -> bool {
     }
 }
 
+/// Frees `p` like [`free`] and says which kind it came from and how large it was.
+#[inline]
+// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn free_sized(p: *mut c_void) -> Option<(&'static Slot, usize)> {
+    match owner(p) {
+        Owner::Live(s, c) if c.claim(p as usize) => {
+            // SAFETY: the claim proves p is a live block of this kind and no one else frees it.
+            let size = unsafe { arena::usable_size(p) };
+            // SAFETY: as above.
+            unsafe { s.raw_free(p) };
+            Some((s, size))
+        }
+        _ => None,
+    }
+}
+
 // Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn usable_size(p: *const c_void) -> Option<usize> {
