@@ -199,6 +199,111 @@ pub fn open_unlinked_tmp(dir: &CStr) -> SysResult<c_int> {
     Ok(fd)
 }
 
+/// An unlinked file for a forked child's copy of a kind: `O_TMPFILE` in `dir` when it can,
+/// else anonymous shared memory. Allocation-free, as fork handlers must be.
+pub fn open_fork_copy(dir: Option<&CStr>) -> SysResult<c_int> {
+    if let Some(dir) = dir {
+        // SAFETY: dir is a valid NUL-terminated string.
+        let fd = unsafe {
+            libc::open(
+                dir.as_ptr(),
+                libc::O_TMPFILE | libc::O_RDWR | libc::O_EXCL | libc::O_CLOEXEC,
+                0o600 as libc::c_uint,
+            )
+        };
+        if fd >= 0 {
+            return Ok(fd);
+        }
+    }
+    // SAFETY: the name is a NUL-terminated literal.
+    let fd = unsafe { libc::memfd_create(c"memkind-fork".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd >= 0 {
+        Ok(fd)
+    } else {
+        Err(errno())
+    }
+}
+
+/// Copies the data of `src[0..len)` into `dst` at the same offsets, skipping holes.
+pub fn copy_file_data(src: c_int, dst: c_int, len: u64) -> SysResult<()> {
+    let mut off: i64 = 0;
+    let end = len as i64;
+    while off < end {
+        // SAFETY: plain syscalls on descriptors we own.
+        let data = unsafe { libc::lseek(src, off, libc::SEEK_DATA) };
+        if data < 0 {
+            let e = errno();
+            // ENXIO: no data after `off`.
+            return if e == libc::ENXIO { Ok(()) } else { Err(e) };
+        }
+        // SAFETY: as above.
+        let hole = unsafe { libc::lseek(src, data, libc::SEEK_HOLE) }.min(end);
+        if hole < 0 {
+            return Err(errno());
+        }
+        copy_range(src, dst, data, hole)?;
+        off = hole;
+    }
+    Ok(())
+}
+
+fn copy_range(src: c_int, dst: c_int, mut from: i64, to: i64) -> SysResult<()> {
+    while from < to {
+        let (mut a, mut b) = (from, from);
+        // SAFETY: the offsets are valid out-pointers; descriptors are ours.
+        let n = unsafe {
+            libc::copy_file_range(src, &mut a, dst, &mut b, (to - from) as usize, 0)
+        };
+        if n > 0 {
+            from += n as i64;
+            continue;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let e = errno();
+        if e != libc::EXDEV && e != libc::ENOSYS && e != libc::EINVAL && e != libc::EOPNOTSUPP {
+            return Err(e);
+        }
+        // Through a buffer on the stack: fork handlers must not allocate.
+        let mut buf = [0u8; 64 * 1024];
+        while from < to {
+            let want = buf.len().min((to - from) as usize);
+            // SAFETY: buf is valid for `want` bytes.
+            let r = unsafe { libc::pread(src, buf.as_mut_ptr().cast(), want, from) };
+            if r <= 0 {
+                return if r == 0 { Ok(()) } else { Err(errno()) };
+            }
+            let mut done = 0;
+            while done < r as usize {
+                // SAFETY: buf holds r valid bytes.
+                let w = unsafe {
+                    libc::pwrite(dst, buf[done..].as_ptr().cast(), r as usize - done, from + done as i64)
+                };
+                if w <= 0 {
+                    return Err(errno());
+                }
+                done += w as usize;
+            }
+            from += r as i64;
+        }
+    }
+    Ok(())
+}
+
+/// Makes descriptor `dst` refer to `src`'s file (close-on-exec) and closes `src`.
+pub fn move_fd(src: c_int, dst: c_int) -> SysResult<()> {
+    // SAFETY: plain syscalls on descriptors we own.
+    let r = unsafe { libc::dup3(src, dst, libc::O_CLOEXEC) };
+    let e = errno();
+    close(src);
+    if r < 0 {
+        Err(e)
+    } else {
+        Ok(())
+    }
+}
+
 /// The path must be an existing directory we may write into.
 pub fn check_dir(dir: &CStr) -> SysResult<()> {
     // SAFETY: zeroed stat is a valid out-buffer; dir is NUL-terminated.

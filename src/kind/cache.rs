@@ -29,6 +29,12 @@ struct Entry {
 
 static REGISTRY: spin::Mutex<Vec<Entry>> = spin::Mutex::new(Vec::new());
 
+/// In a forked child: the registry lock may have been held by a thread that is gone.
+pub(crate) fn after_fork_in_child() {
+    // SAFETY: only the forking thread exists in the child, and it is not inside the lock.
+    unsafe { REGISTRY.force_unlock() };
+}
+
 /// This thread's cache per slot: `gen << 32 | (tcache + 1)`, 0 = none yet.
 struct Table {
     entries: [Cell<u64>; TOTAL_SLOTS],

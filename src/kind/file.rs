@@ -28,6 +28,10 @@ pub static SLOTS: [Slot; MAX_KINDS] = {
     s
 };
 
+/// Directory of each created kind, for the copy a forked child gets (see `fork.rs`).
+pub(crate) static DIRS: [spin::Mutex<Option<std::ffi::CString>>; MAX_KINDS] =
+    [const { spin::Mutex::new(None) }; MAX_KINDS];
+
 /// Where the search for a free slot starts: rotating it keeps a destroyed kind's handle
 /// from naming a new kind for as long as possible.
 static CURSOR: AtomicUsize = AtomicUsize::new(0);
@@ -74,7 +78,9 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
         sys::close(fd);
         return Err(Error::TooMany);
     };
+    super::fork::register();
     slot.fd.store(fd, Ordering::Relaxed);
+    *DIRS[index(slot)].lock() = Some(dir.to_owned());
     slot.max_bytes.store(max_size, Ordering::Relaxed);
     slot.committed.store(0, Ordering::Relaxed);
     let chunk_len = if max_size == 0 {
@@ -111,8 +117,13 @@ pub fn teardown(slot: &'static Slot) {
     release(slot);
 }
 
+fn index(slot: &Slot) -> usize {
+    slot.id as usize - NUM_STATIC
+}
+
 fn release(slot: &'static Slot) {
     slot.space.lock().release();
+    DIRS[index(slot)].lock().take();
     let fd = slot.fd.swap(-1, Ordering::AcqRel);
     if fd >= 0 {
         sys::close(fd);

@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod file;
+pub mod fork;
 pub mod space;
 pub mod statics;
 

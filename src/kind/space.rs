@@ -118,6 +118,26 @@ impl Space {
         Some(())
     }
 
+    /// Bytes of the kind's file its chunks map.
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    /// Maps every chunk onto `fd` at the same file offsets (a forked child's own copy).
+    pub fn remap(&self, fd: std::os::raw::c_int) -> sys::SysResult<()> {
+        sys::set_file_len(fd, self.file_len)?;
+        for &idx in self.chunks() {
+            let c = chunk::get(idx);
+            sys::map_file(
+                c.base.load(Ordering::Relaxed),
+                c.len.load(Ordering::Relaxed),
+                fd,
+                c.file_off.load(Ordering::Relaxed),
+            )?;
+        }
+        Ok(())
+    }
+
     /// Unregisters and unmaps every chunk; the kind's file is closed by the caller.
     pub fn release(&mut self) {
         for &idx in self.chunks() {
