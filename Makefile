@@ -34,6 +34,7 @@ install: lib
 	install -m 0644 include/memkind_memtier.h $(DESTDIR)$(INCDIR)/memkind_memtier.h
 	sed 's|@PREFIX@|$(PREFIX)|' pkgconfig/memkind.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/memkind.pc
 	$(if $(wildcard mk/pmem.mk),$(MAKE) pmem-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))
+	$(MAKE) memtier-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
 
 stage:
 	rm -rf $(STAGE)
@@ -47,8 +48,8 @@ demo: lib
 	@d=$$(mktemp -d); echo "pmem directory: $$d"; ./$(BUILD)/demo $$d; rc=$$?; rmdir $$d; exit $$rc
 
 lint:
-	$(CARGO) fmt --check
-	$(CARGO) clippy --release --all-targets -- -D warnings
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
 test-rust:
 	$(CARGO) test --release

@@ -263,3 +263,95 @@ pub unsafe fn free_bound(p: *mut c_void) {
     // SAFETY: the caller guarantees p is live.
     unsafe { je::free(p) }
 }
+
+/// jemalloc's own arenas and automatic thread cache, untouched by any kind: the
+/// interposer's DRAM tier and its Rust allocations. Nothing here is registered in the
+/// chunk map, which is how a pointer from here is told from a kind's.
+pub mod plain {
+    use std::alloc::{GlobalAlloc, Layout};
+    use std::os::raw::c_void;
+
+    use super::je;
+
+    /// Alignment every plain allocation has without asking.
+    const MIN_ALIGN: usize = 16;
+
+    #[inline]
+    pub fn malloc(size: usize) -> *mut c_void {
+        // SAFETY: jemalloc's malloc accepts any size.
+        unsafe { je::malloc(size) }
+    }
+
+    #[inline]
+    pub fn calloc(n: usize, size: usize) -> *mut c_void {
+        // SAFETY: jemalloc's calloc checks the product for overflow.
+        unsafe { je::calloc(n, size) }
+    }
+
+    /// `align` must be a power of two.
+    #[inline]
+    pub fn aligned(align: usize, size: usize) -> *mut c_void {
+        if align <= MIN_ALIGN {
+            return malloc(size);
+        }
+        // SAFETY: size is made non-zero; the flag encodes a power-of-two alignment.
+        unsafe { je::mallocx(size.max(1), super::align_flag(align)) }
+    }
+
+    /// # Safety
+    /// `p` must be NULL or a live allocation from this module.
+    #[inline]
+    pub unsafe fn free(p: *mut c_void) {
+        // SAFETY: per the contract.
+        unsafe { je::free(p) }
+    }
+
+    /// # Safety
+    /// `p` must be NULL or a live allocation from this module.
+    #[inline]
+    pub unsafe fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
+        // SAFETY: per the contract.
+        unsafe { je::realloc(p, size) }
+    }
+
+    /// # Safety
+    /// `p` must be a live allocation from this module.
+    #[inline]
+    pub unsafe fn usable_size(p: *const c_void) -> usize {
+        // SAFETY: per the contract.
+        unsafe { je::malloc_usable_size(p) }
+    }
+
+    /// A Rust global allocator on jemalloc, for code that must not allocate through the
+    /// C `malloc` (the interposer replaces it).
+    pub struct Direct;
+
+    // SAFETY: jemalloc returns blocks of at least the requested size and alignment.
+    unsafe impl GlobalAlloc for Direct {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            aligned(l.align(), l.size()).cast()
+        }
+
+        unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+            if l.align() <= MIN_ALIGN {
+                return calloc(1, l.size()).cast();
+            }
+            // SAFETY: size is non-zero per GlobalAlloc's contract.
+            unsafe { je::mallocx(l.size(), super::align_flag(l.align()) | super::ZERO).cast() }
+        }
+
+        unsafe fn dealloc(&self, p: *mut u8, _: Layout) {
+            // SAFETY: p came from this allocator.
+            unsafe { free(p.cast()) }
+        }
+
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            if l.align() <= MIN_ALIGN {
+                // SAFETY: p came from this allocator.
+                return unsafe { realloc(p.cast(), new) }.cast();
+            }
+            // SAFETY: p came from this allocator; new is non-zero.
+            unsafe { je::rallocx(p.cast(), new, super::align_flag(l.align())).cast() }
+        }
+    }
+}

@@ -251,9 +251,7 @@ fn copy_range(src: c_int, dst: c_int, mut from: i64, to: i64) -> SysResult<()> {
     while from < to {
         let (mut a, mut b) = (from, from);
         // SAFETY: the offsets are valid out-pointers; descriptors are ours.
-        let n = unsafe {
-            libc::copy_file_range(src, &mut a, dst, &mut b, (to - from) as usize, 0)
-        };
+        let n = unsafe { libc::copy_file_range(src, &mut a, dst, &mut b, (to - from) as usize, 0) };
         if n > 0 {
             from += n as i64;
             continue;
@@ -278,7 +276,12 @@ fn copy_range(src: c_int, dst: c_int, mut from: i64, to: i64) -> SysResult<()> {
             while done < r as usize {
                 // SAFETY: buf holds r valid bytes.
                 let w = unsafe {
-                    libc::pwrite(dst, buf[done..].as_ptr().cast(), r as usize - done, from + done as i64)
+                    libc::pwrite(
+                        dst,
+                        buf[done..].as_ptr().cast(),
+                        r as usize - done,
+                        from + done as i64,
+                    )
                 };
                 if w <= 0 {
                     return Err(errno());

@@ -11,9 +11,7 @@ use super::memkind::memkind_t;
 use super::{boundary, set_errno};
 use crate::error::Error;
 use crate::kind::{self, file::MAX_KINDS, statics::NUM_STATIC, Slot};
-use crate::tier::{
-    Counter, Policy, PolicyKind, ThresholdCfg, Tuning, MAX_TIERS,
-};
+use crate::tier::{Counter, Policy, PolicyKind, ThresholdCfg, Tuning, MAX_TIERS};
 
 /// How a memory object spreads allocations over its tiers.
 #[repr(C)]
@@ -49,7 +47,8 @@ pub struct memtier_memory {
 }
 
 /// Bytes allocated through this API, per kind id.
-static ALLOCATED: [Counter; NUM_STATIC + MAX_KINDS] = [const { Counter::new() }; NUM_STATIC + MAX_KINDS];
+static ALLOCATED: [Counter; NUM_STATIC + MAX_KINDS] =
+    [const { Counter::new() }; NUM_STATIC + MAX_KINDS];
 
 fn counter(slot: &Slot) -> &'static Counter {
     &ALLOCATED[slot.id as usize]
@@ -130,9 +129,7 @@ fn realloc_in(target: &'static Slot, p: *mut c_void, size: usize, func: &str) ->
 
 impl memtier_memory {
     fn pick(&self, size: usize) -> &'static Slot {
-        let i = self
-            .policy
-            .choose(size, |i| counter(self.kinds[i]).sum());
+        let i = self.policy.choose(size, |i| counter(self.kinds[i]).sum());
         self.kinds[i]
     }
 }
@@ -183,8 +180,7 @@ pub unsafe extern "C" fn memtier_builder_add_tier(
             return -1;
         };
         let Some(s) = slot(kind) else { return -1 };
-        if kind_ratio == 0 || b.tiers.len() == MAX_TIERS || b.tiers.iter().any(|t| t.0.id == s.id)
-        {
+        if kind_ratio == 0 || b.tiers.len() == MAX_TIERS || b.tiers.iter().any(|t| t.0.id == s.id) {
             return -1;
         }
         b.tiers.push((s, kind_ratio));

@@ -40,8 +40,15 @@ struct Table {
     entries: [Cell<u64>; TOTAL_SLOTS],
 }
 
-impl Drop for Table {
+/// Destroys the thread's caches when it exits. Kept apart from [`Table`], which has no
+/// destructor: registering a thread-local destructor can call `calloc`, which under the
+/// interposer comes straight back here, and must then find the table usable.
+struct Cleanup;
+
+impl Drop for Cleanup {
     fn drop(&mut self) {
+        CLEANUP_STATE.with(|s| s.set(CLEANUP_DONE));
+        let _ = TABLE.try_with(|t| t.entries.iter().for_each(|e| e.set(0)));
         let me = thread_index();
         let mut reg = REGISTRY.lock();
         reg.retain(|e| {
@@ -55,8 +62,35 @@ impl Drop for Table {
     }
 }
 
+const CLEANUP_NONE: u8 = 0;
+const CLEANUP_REGISTERING: u8 = 1;
+const CLEANUP_ARMED: u8 = 2;
+/// The thread is exiting: no new caches.
+const CLEANUP_DONE: u8 = 3;
+
 thread_local! {
     static TABLE: Table = const { Table { entries: [const { Cell::new(0) }; TOTAL_SLOTS] } };
+    static CLEANUP_STATE: Cell<u8> = const { Cell::new(CLEANUP_NONE) };
+    static CLEANUP: Cleanup = const { Cleanup };
+}
+
+/// Arms the exit-time cleanup once; false when the thread is already exiting.
+fn arm_cleanup() -> bool {
+    let state = CLEANUP_STATE.try_with(|s| s.get()).unwrap_or(CLEANUP_DONE);
+    match state {
+        CLEANUP_NONE => {
+            let _ = CLEANUP_STATE.try_with(|s| s.set(CLEANUP_REGISTERING));
+            let armed = CLEANUP.try_with(|_| ()).is_ok();
+            let _ = CLEANUP_STATE.try_with(|s| {
+                if s.get() == CLEANUP_REGISTERING {
+                    s.set(if armed { CLEANUP_ARMED } else { CLEANUP_DONE })
+                }
+            });
+            armed
+        }
+        CLEANUP_DONE => false,
+        _ => true,
+    }
 }
 
 /// The calling thread's cache for `slot`, created on first use; None when no cache can be
@@ -81,6 +115,9 @@ pub fn get(slot: &Slot) -> Option<u32> {
 
 #[cold]
 fn create(slot: &Slot, gen: u32) -> Option<u32> {
+    if !arm_cleanup() {
+        return None;
+    }
     let id = arena::tcache_create()?;
     let mut reg = REGISTRY.lock();
     if slot.gen.load(Ordering::Acquire) != gen || !slot.is_live() {

@@ -15,7 +15,7 @@ pub(crate) const PMEM_MIN_SIZE: usize = 16 << 20;
 /// Address space reserved at a time for a kind without a size limit.
 const UNLIMITED_CHUNK: usize = 64 << 30;
 
-pub(crate) const POLICY_DEFAULT: u32 = 0;
+pub const POLICY_DEFAULT: u32 = 0;
 pub(crate) const POLICY_CONSERVATIVE: u32 = 1;
 
 pub static SLOTS: [Slot; MAX_KINDS] = {

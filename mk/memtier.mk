@@ -1,0 +1,29 @@
+# libmemtier.so, the LD_PRELOAD interposer, included by the top-level Makefile (which
+# defines CARGO, CARGO_TARGET, BUILD, PREFIX, DESTDIR and LIBDIR).
+#
+#   memtier-lib      $(MEMTIER_SO): the preload crate's static library linked with a
+#                    version script that exports only the malloc family
+#   memtier-install  libmemtier.so.0 and libmemtier.so under $(LIBDIR)
+
+MEMTIER_CC ?= cc
+MEMTIER_A := $(CARGO_TARGET)/libmemtier.a
+MEMTIER_SO := $(BUILD)/libmemtier.so.0
+
+.PHONY: memtier-lib memtier-install $(MEMTIER_A)
+
+memtier-lib: $(MEMTIER_SO)
+
+$(MEMTIER_A):
+	$(CARGO) build --release -p memtier-preload
+
+$(MEMTIER_SO): $(MEMTIER_A) preload/memtier.map
+	@mkdir -p $(BUILD)
+	$(MEMTIER_CC) -shared -o $@ \
+		-Wl,--whole-archive $(MEMTIER_A) -Wl,--no-whole-archive \
+		-Wl,--version-script=preload/memtier.map -Wl,-soname,libmemtier.so.0 -Wl,-z,now -s \
+		-lpthread -ldl -lm
+
+memtier-install: $(MEMTIER_SO)
+	install -d $(DESTDIR)$(LIBDIR)
+	install -m 0755 $(MEMTIER_SO) $(DESTDIR)$(LIBDIR)/libmemtier.so.0
+	ln -sf libmemtier.so.0 $(DESTDIR)$(LIBDIR)/libmemtier.so
