@@ -4,12 +4,13 @@
 #   memtier-lib      $(MEMTIER_SO): the preload crate's static library linked with a
 #                    version script that exports only the malloc family
 #   memtier-install  libmemtier.so.0 and libmemtier.so under $(LIBDIR)
+#   preload-test     the malloc-family contract under the interposer, per configuration
 
 MEMTIER_CC ?= cc
 MEMTIER_A := $(CARGO_TARGET)/libmemtier.a
 MEMTIER_SO := $(BUILD)/libmemtier.so.0
 
-.PHONY: memtier-lib memtier-install $(MEMTIER_A)
+.PHONY: memtier-lib memtier-install preload-test $(MEMTIER_A)
 
 memtier-lib: $(MEMTIER_SO)
 
@@ -27,3 +28,8 @@ memtier-install: $(MEMTIER_SO)
 	install -d $(DESTDIR)$(LIBDIR)
 	install -m 0755 $(MEMTIER_SO) $(DESTDIR)$(LIBDIR)/libmemtier.so.0
 	ln -sf libmemtier.so.0 $(DESTDIR)$(LIBDIR)/libmemtier.so
+
+preload-test: $(MEMTIER_SO)
+	CC=$(MEMTIER_CC) bash tests/c/preload/run.sh $(abspath $(MEMTIER_SO))
+
+test: preload-test

@@ -205,9 +205,8 @@ fn build() -> Tiers {
             policy: PolicyKind::StaticRatio,
             thresholds: Vec::new(),
         },
-        Some(s) => {
-            config::parse(s, env(c"MEMKIND_MEM_THRESHOLDS")).unwrap_or_else(|e| die(&e.to_string()))
-        }
+        Some(s) => config::parse(s, env(c"MEMKIND_MEM_THRESHOLDS").filter(|t| !t.is_empty()))
+            .unwrap_or_else(|e| die(&e.to_string())),
     };
     let ratios: Vec<u32> = cfg.tiers.iter().map(|t| t.ratio).collect();
     let policy = Policy::new(cfg.policy, &ratios, &cfg.thresholds, Tuning::default())

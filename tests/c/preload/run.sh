@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# tests/c/preload/run.sh LIBMEMTIER: the malloc-family contract test under the interposer,
+# once per configuration (none, DRAM only, DRAM + file tier, DYNAMIC_THRESHOLD), plus the
+# stats summary and the file tier leaving nothing behind.
+set -u
+lib=$1
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+cc=${CC:-cc}
+passed=0
+failed=0
+"$cc" -std=c11 -O1 -Wall -Wextra -Werror -pthread -o "$work/family" "$here/family.c" || exit 2
+
+run() {
+    local name=$1 tiers=$2 dir=${3:-}
+    local out=$work/out
+    if env LD_PRELOAD="$lib" MEMKIND_MEM_TIERS="$tiers" MEMKIND_MEM_TIERS_STATS=1 \
+        MEMKIND_MEM_THRESHOLDS="${THRESHOLDS:-}" FAMILY_TIER_DIR="$dir" \
+        timeout 120 "$work/family" >"$out" 2>"$out.err" &&
+        grep -q "family: all checks passed" "$out" &&
+        { [ -z "$dir" ] || [ -z "$(ls -A "$dir")" ]; } &&
+        { [ -z "$tiers" ] || grep -q "^memtier: tier 0 [A-Z_]* allocs=[1-9]" "$out.err"; } &&
+        { [ -z "$dir" ] || grep -q "^memtier: tier [0-9] FS_DAX allocs=[1-9]" "$out.err"; }; then
+        echo "PASS $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL $name"
+        cat "$out" "$out.err" | head -20
+        failed=$((failed + 1))
+    fi
+}
+
+mkdir -p "$work/tier"
+run "no configuration" ""
+run "DRAM only" "KIND:DRAM,RATIO:1;POLICY:STATIC_RATIO"
+run "DRAM + FS_DAX static ratio" \
+    "KIND:DRAM,RATIO:1;KIND:FS_DAX,PATH:$work/tier,RATIO:1;POLICY:STATIC_RATIO" "$work/tier"
+THRESHOLDS="INIT_VAL:64,MIN_VAL:1,MAX_VAL:4096" run "DRAM + FS_DAX dynamic threshold" \
+    "KIND:DRAM,RATIO:1;KIND:FS_DAX,PATH:$work/tier,RATIO:1;POLICY:DYNAMIC_THRESHOLD" "$work/tier"
+run "FS_DAX only, 64M limit" \
+    "KIND:FS_DAX,PATH:$work/tier,PMEM_SIZE_LIMIT:64M,RATIO:1;POLICY:STATIC_RATIO" "$work/tier"
+
+echo "preload: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
