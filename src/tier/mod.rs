@@ -9,7 +9,6 @@ pub mod config;
 
 use std::sync::atomic::{AtomicIsize, AtomicU32, AtomicUsize, Ordering};
 
-
 /// Most tiers one policy spreads over.
 pub const MAX_TIERS: usize = 8;
 const SHARDS: usize = 8;
