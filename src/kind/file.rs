@@ -97,9 +97,10 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
     };
     slot.space.lock().chunk_len = chunk_len;
     // Dirty pages: kept 10 s by default (jemalloc's default), given back at once when
-    // conservative. Muzzy pages are never used: a file range must be decommitted.
+    // conservative. Muzzy pages never exist (a file range cannot be lazily purged); a
+    // muzzy decay of 0 would make jemalloc purge freed extents at once, so it is off.
     let decay = match policy {
-        POLICY_DEFAULT => (10_000, 0),
+        POLICY_DEFAULT => (10_000, -1),
         _ => (0, 0),
     };
     if let Err(e) = slot.start_arenas(statics::arenas_per_kind(), CACHE_PER_THREAD, Some(decay)) {
