@@ -32,6 +32,8 @@ pub enum Error {
     HugeTlb,
     /// The memory type (high bandwidth, low latency, ...) does not exist on this machine.
     MemtypeNotAvailable,
+    /// A MEMKIND_* environment variable could not be parsed.
+    Environ,
 }
 
 impl Error {
@@ -46,6 +48,7 @@ impl Error {
             Error::NoMem => MEMKIND_ERROR_MALLOC,
             Error::HugeTlb => MEMKIND_ERROR_HUGETLB,
             Error::MemtypeNotAvailable => MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE,
+            Error::Environ => MEMKIND_ERROR_ENVIRON,
         }
     }
 }

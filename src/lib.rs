@@ -5,8 +5,10 @@
 
 pub mod arena;
 pub mod chunk;
+pub mod env;
 pub mod error;
 pub mod ffi;
 pub mod kind;
+pub mod numa;
 pub mod pmem;
 pub mod sys;
