@@ -390,10 +390,25 @@ pub fn page_nodes(pages: &[*mut libc::c_void], status: &mut [c_int]) -> SysResul
     }
 }
 
-/// Faults in `[addr, addr+len)` for writing without changing its contents. Fails with
-/// `EFAULT`/`ENOMEM` on unmapped or read-only memory instead of raising SIGSEGV;
-/// `EINVAL` on kernels before 5.14.
+/// Faults in `[addr, addr+len)` for writing without changing its contents. Fails (EFAULT,
+/// ENOMEM, EINVAL) on unmapped or read-only memory instead of raising SIGSEGV; ENOSYS on
+/// kernels before 5.14, which lack MADV_POPULATE_WRITE.
 pub fn populate_write(addr: usize, len: usize) -> SysResult<()> {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let supported = *SUPPORTED.get_or_init(|| {
+        // A zero-length call only validates the advice.
+        // SAFETY: a zero-length range touches nothing.
+        unsafe {
+            libc::madvise(
+                page_size() as *mut libc::c_void,
+                0,
+                libc::MADV_POPULATE_WRITE,
+            ) == 0
+        }
+    });
+    if !supported {
+        return Err(libc::ENOSYS);
+    }
     // SAFETY: MADV_POPULATE_WRITE never changes data and reports bad ranges as errors.
     let r = unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) };
     if r == 0 {

@@ -250,7 +250,7 @@ pub extern "C" fn hbw_verify_memory_region(addr: *mut c_void, size: usize, flags
             match sys::populate_write(start, end - start) {
                 Ok(()) => {}
                 // Kernels before 5.14: touch by hand, as memkind does.
-                Err(libc::EINVAL) => touch_pages(start, end, page),
+                Err(libc::ENOSYS) => touch_pages(start, end, page),
                 Err(_) => {
                     env::log(&[b"hbw_verify_memory_region: the pages could not be touched"]);
                     return libc::EFAULT;
