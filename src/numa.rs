@@ -162,6 +162,20 @@ impl Topology {
             }
             nodes[n] = Some(node);
         }
+        // No NUMA information (a kernel without NUMA, a container hiding /sys): one node
+        // with all the memory and CPUs.
+        if nodes.iter().flatten().all(|n| n.mem_total == 0) {
+            if let Some(Some(first)) = nodes.first_mut() {
+                first.mem_total = sys::total_ram();
+                first.has_cpu = true;
+            } else if let Some(slot) = nodes.first_mut() {
+                *slot = Some(Node {
+                    has_cpu: true,
+                    mem_total: sys::total_ram(),
+                    ..Node::default()
+                });
+            }
+        }
         Topology {
             nodes,
             distance,

@@ -451,7 +451,14 @@ pub fn map_huge(addr: usize, len: usize, page: usize) -> SysResult<()> {
     }
     let e = errno();
     // A failed MAP_FIXED may have dropped the old mapping: take the range back.
-    // SAFETY: as above, address space of ours.
+    reserve_again(addr, len);
+    Err(e)
+}
+
+/// Turns part of a reservation back into inaccessible address space, releasing whatever
+/// backed it (e.g. huge pages whose binding failed).
+pub fn reserve_again(addr: usize, len: usize) {
+    // SAFETY: MAP_FIXED only over address space this library reserved itself.
     unsafe {
         libc::mmap(
             addr as *mut libc::c_void,
@@ -462,7 +469,6 @@ pub fn map_huge(addr: usize, len: usize, page: usize) -> SysResult<()> {
             0,
         )
     };
-    Err(e)
 }
 
 /// An environment variable, read without allocating (usable before and during start-up).

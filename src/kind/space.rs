@@ -274,11 +274,15 @@ range_hook!(
 );
 range_hook!(
     /// A file range purged but still "committed" would fault in new blocks unreserved:
-    /// file kinds only give memory back through decommit.
+    /// file kinds only give memory back through decommit. Huge pages are kept too: once
+    /// dropped, refaulting them could hit an empty pool (SIGBUS).
     hook_purge_forced,
-    |slot, start, len| slot.is_file() || !sys::discard(start, len)
+    |slot, start, len| slot.is_file()
+        || statics::huge_page(slot.id).is_some()
+        || !sys::discard(start, len)
 );
 range_hook!(hook_purge_lazy, |slot, start, len| slot.is_file()
+    || statics::huge_page(slot.id).is_some()
     || !sys::discard_lazy(start, len));
 
 unsafe extern "C" fn hook_split(

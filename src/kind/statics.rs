@@ -306,10 +306,18 @@ pub(crate) fn place(id: u32, addr: usize, len: usize) -> bool {
         } else {
             sys::mbind(addr, len, p.mode, mask.words())
         };
-        if let Err(e) = r {
-            let mut b = [0u8; 20];
-            env::log(&[b"mbind failed, errno ", env::dec(e as u64, &mut b)]);
-            return false;
+        match r {
+            // A kernel built without NUMA has one node: nothing to bind.
+            Ok(()) | Err(libc::ENOSYS) => {}
+            Err(e) => {
+                let mut b = [0u8; 20];
+                env::log(&[b"mbind failed, errno ", env::dec(e as u64, &mut b)]);
+                if p.page.is_some() {
+                    // Give the huge pages back; the range stays reserved.
+                    sys::reserve_again(addr, len);
+                }
+                return false;
+            }
         }
     }
     true
