@@ -51,12 +51,27 @@ impl Error {
             Error::Environ => MEMKIND_ERROR_ENVIRON,
         }
     }
+
+    /// What went wrong, in words (for `MEMKIND_DEBUG` reports).
+    pub fn text(self) -> &'static str {
+        match self {
+            Error::NoMem => "out of memory",
+            e => code_text(e.code()).unwrap_or("error"),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
 
 /// Text for an error code, as `memkind_error_message` reports it.
 pub fn message(code: c_int) -> String {
+    match code_text(code) {
+        Some(text) => format!("<memkind> {text}"),
+        None => format!("<memkind> undefined error number: {code}"),
+    }
+}
+
+fn code_text(code: c_int) -> Option<&'static str> {
     let text = match code {
         MEMKIND_SUCCESS => "operation succeeded",
         MEMKIND_ERROR_UNAVAILABLE => "the requested memory kind is not available on this machine",
@@ -72,7 +87,7 @@ pub fn message(code: c_int) -> String {
         MEMKIND_ERROR_OPERATION_FAILED => "the operation failed",
         MEMKIND_ERROR_ARENAS_CREATE => "creating an allocator arena failed",
         MEMKIND_ERROR_RUNTIME => "unspecified run-time error",
-        _ => return format!("<memkind> undefined error number: {code}"),
+        _ => return None,
     };
-    format!("<memkind> {text}")
+    Some(text)
 }

@@ -226,6 +226,7 @@ fn ptr_result(r: error::Result<*mut c_void>) -> *mut c_void {
     match r {
         Ok(p) => p,
         Err(e) => {
+            crate::env::log(&[b"allocation failed: ", e.text().as_bytes()]);
             set_errno(errno_for(e));
             std::ptr::null_mut()
         }

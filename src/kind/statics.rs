@@ -102,56 +102,52 @@ const fn spec(family: Family, mode: c_int, page: Page, cap: Cap) -> Spec {
     }
 }
 
+const ALL: Family = Family::All;
+const REGULAR: Family = Family::Regular;
 const HBW: Family = Family::Hbw { all: false };
 const HBW_ALL: Family = Family::Hbw { all: true };
 const DAX: Family = Family::DaxKmem { all: false };
 const DAX_ALL: Family = Family::DaxKmem { all: true };
-use Cap::{HugePages, Nodes, Unsupported};
+const CAPACITY: Family = Family::HighestCapacity;
+const CAPACITY_LOCAL: Family = Family::HighestCapacityLocal;
+const LATENCY_LOCAL: Family = Family::LowestLatencyLocal;
+const BANDWIDTH_LOCAL: Family = Family::HighestBandwidthLocal;
+const DEFAULT: c_int = MPOL_DEFAULT;
+const BIND: c_int = MPOL_BIND;
+const PREF: c_int = MPOL_PREFERRED;
+const INTERLEAVE: c_int = MPOL_INTERLEAVE;
+use Cap::{HugePages, Nodes, Unsupported as NoCap};
 use Page::{Huge1G, Huge2M, Small};
 
 /// By memkind partition number.
+#[rustfmt::skip]
 const SPECS: [Spec; NUM_STATIC] = [
-    spec(Family::All, MPOL_DEFAULT, Small, Nodes), // DEFAULT
-    spec(HBW, MPOL_BIND, Small, Nodes),            // HBW
-    spec(HBW, MPOL_BIND, Huge2M, Unsupported),     // HBW_HUGETLB
-    spec(HBW, MPOL_PREFERRED, Small, Unsupported), // HBW_PREFERRED
-    spec(HBW, MPOL_PREFERRED, Huge2M, Unsupported), // HBW_PREFERRED_HUGETLB
-    spec(Family::All, MPOL_DEFAULT, Huge2M, HugePages), // HUGETLB
-    spec(HBW, MPOL_BIND, Huge1G, Nodes),           // HBW_GBTLB
-    spec(HBW, MPOL_PREFERRED, Huge1G, Unsupported), // HBW_PREFERRED_GBTLB
-    spec(Family::All, MPOL_DEFAULT, Huge1G, HugePages), // GBTLB
-    spec(HBW_ALL, MPOL_INTERLEAVE, Small, Nodes),  // HBW_INTERLEAVE
-    spec(Family::All, MPOL_INTERLEAVE, Small, Nodes), // INTERLEAVE
-    spec(Family::Regular, MPOL_BIND, Small, Nodes), // REGULAR
-    spec(HBW_ALL, MPOL_BIND, Small, Nodes),        // HBW_ALL
-    spec(HBW_ALL, MPOL_BIND, Huge2M, Unsupported), // HBW_ALL_HUGETLB
-    spec(DAX, MPOL_BIND, Small, Nodes),            // DAX_KMEM
-    spec(DAX_ALL, MPOL_BIND, Small, Nodes),        // DAX_KMEM_ALL
-    spec(DAX, MPOL_PREFERRED, Small, Unsupported), // DAX_KMEM_PREFERRED
-    spec(DAX_ALL, MPOL_INTERLEAVE, Small, Nodes),  // DAX_KMEM_INTERLEAVE
-    spec(Family::HighestCapacity, MPOL_BIND, Small, Nodes), // HIGHEST_CAPACITY
-    spec(Family::HighestCapacity, MPOL_PREFERRED, Small, Unsupported), // .._PREFERRED
-    spec(Family::HighestCapacityLocal, MPOL_BIND, Small, Nodes), // .._LOCAL
-    spec(
-        Family::HighestCapacityLocal,
-        MPOL_PREFERRED,
-        Small,
-        Unsupported,
-    ), // .._LOCAL_PREFERRED
-    spec(Family::LowestLatencyLocal, MPOL_BIND, Small, Nodes), // LOWEST_LATENCY_LOCAL
-    spec(
-        Family::LowestLatencyLocal,
-        MPOL_PREFERRED,
-        Small,
-        Unsupported,
-    ), // .._PREFERRED
-    spec(Family::HighestBandwidthLocal, MPOL_BIND, Small, Nodes), // HIGHEST_BANDWIDTH_LOCAL
-    spec(
-        Family::HighestBandwidthLocal,
-        MPOL_PREFERRED,
-        Small,
-        Unsupported,
-    ), // .._PREFERRED
+    spec(ALL,             DEFAULT,    Small,  Nodes),     // DEFAULT
+    spec(HBW,             BIND,       Small,  Nodes),     // HBW
+    spec(HBW,             BIND,       Huge2M, NoCap),     // HBW_HUGETLB
+    spec(HBW,             PREF,       Small,  NoCap),     // HBW_PREFERRED
+    spec(HBW,             PREF,       Huge2M, NoCap),     // HBW_PREFERRED_HUGETLB
+    spec(ALL,             DEFAULT,    Huge2M, HugePages), // HUGETLB
+    spec(HBW,             BIND,       Huge1G, Nodes),     // HBW_GBTLB
+    spec(HBW,             PREF,       Huge1G, NoCap),     // HBW_PREFERRED_GBTLB
+    spec(ALL,             DEFAULT,    Huge1G, HugePages), // GBTLB
+    spec(HBW_ALL,         INTERLEAVE, Small,  Nodes),     // HBW_INTERLEAVE
+    spec(ALL,             INTERLEAVE, Small,  Nodes),     // INTERLEAVE
+    spec(REGULAR,         BIND,       Small,  Nodes),     // REGULAR
+    spec(HBW_ALL,         BIND,       Small,  Nodes),     // HBW_ALL
+    spec(HBW_ALL,         BIND,       Huge2M, NoCap),     // HBW_ALL_HUGETLB
+    spec(DAX,             BIND,       Small,  Nodes),     // DAX_KMEM
+    spec(DAX_ALL,         BIND,       Small,  Nodes),     // DAX_KMEM_ALL
+    spec(DAX,             PREF,       Small,  NoCap),     // DAX_KMEM_PREFERRED
+    spec(DAX_ALL,         INTERLEAVE, Small,  Nodes),     // DAX_KMEM_INTERLEAVE
+    spec(CAPACITY,        BIND,       Small,  Nodes),     // HIGHEST_CAPACITY
+    spec(CAPACITY,        PREF,       Small,  NoCap),     // HIGHEST_CAPACITY_PREFERRED
+    spec(CAPACITY_LOCAL,  BIND,       Small,  Nodes),     // HIGHEST_CAPACITY_LOCAL
+    spec(CAPACITY_LOCAL,  PREF,       Small,  NoCap),     // HIGHEST_CAPACITY_LOCAL_PREFERRED
+    spec(LATENCY_LOCAL,   BIND,       Small,  Nodes),     // LOWEST_LATENCY_LOCAL
+    spec(LATENCY_LOCAL,   PREF,       Small,  NoCap),     // LOWEST_LATENCY_LOCAL_PREFERRED
+    spec(BANDWIDTH_LOCAL, BIND,       Small,  Nodes),     // HIGHEST_BANDWIDTH_LOCAL
+    spec(BANDWIDTH_LOCAL, PREF,       Small,  NoCap),     // HIGHEST_BANDWIDTH_LOCAL_PREFERRED
 ];
 
 /// How a live static kind places its extents.

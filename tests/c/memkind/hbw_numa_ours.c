@@ -104,6 +104,9 @@ static int stage_main(const char *stage, const char *dir)
     if (!strcmp(stage, "explain")) {
         /* The failure to explain: an unparseable node list. */
         CHECK_INT(MEMKIND_ERROR_ENVIRON, memkind_check_available(MEMKIND_HBW));
+        errno = 0;
+        CHECK_NULL(memkind_malloc(MEMKIND_HBW, 64));
+        CHECK_INT(ENOMEM, errno);
         CHECK_INT(EPERM, (hbw_set_policy(HBW_POLICY_BIND), hbw_set_policy(HBW_POLICY_PREFERRED)));
     } else if (!strcmp(stage, "hog")) {
         long long kept = kept_after_free(dir);
@@ -150,6 +153,7 @@ int main(int argc, char **argv)
     printf("%s", err);
     CHECK(strstr(err, "memkind: MEMKIND_HBW_NODES") != NULL);
     CHECK(strstr(err, "hbw_set_policy") != NULL);
+    CHECK(strstr(err, "memkind: allocation failed") != NULL);
 
     STEP("MEMKIND_HOG_MEMORY=1 keeps freed pages even with the conservative policy");
     const char *hog[] = {"MEMKIND_HOG_MEMORY", "1", NULL};
