@@ -9,6 +9,8 @@
 //! `numa_parse_nodestring` syntax) and `MEMKIND_HBW_THRESHOLD` (MB/s, default 204800)
 //! replace the detection of high-bandwidth and memory-only (DAX KMEM, CXL) nodes.
 
+use std::ffi::CStr;
+
 use once_cell::sync::OnceCell;
 
 use crate::env;
@@ -328,8 +330,17 @@ pub fn parse_nodes(v: &[u8], topo: &Topology) -> Option<NodeMask> {
 }
 
 /// Nodes named by a node-list variable; `Err(Environ)` when it cannot be parsed.
-fn nodes_from_env(name: &std::ffi::CStr, topo: &Topology) -> Option<Result<NodeMask>> {
-    let v = sys::getenv(name)?;
+/// Where a selection is made: the topology, the environment and the calling thread's node
+/// (fixed values in the tests, so multi-node machines can be modelled).
+struct Ctx<'a> {
+    topo: &'a Topology,
+    getenv: &'a dyn Fn(&CStr) -> Option<&'static [u8]>,
+    node: usize,
+}
+
+fn nodes_from_env(name: &CStr, ctx: &Ctx) -> Option<Result<NodeMask>> {
+    let topo = ctx.topo;
+    let v = (ctx.getenv)(name)?;
     Some(parse_nodes(v, topo).ok_or_else(|| {
         env::log(&[name.to_bytes(), b": invalid node list"]);
         Error::Environ
@@ -396,8 +407,8 @@ impl Selection {
     }
 }
 
-fn hbw_threshold() -> Result<u64> {
-    match sys::getenv(c"MEMKIND_HBW_THRESHOLD") {
+fn hbw_threshold(ctx: &Ctx) -> Result<u64> {
+    match (ctx.getenv)(c"MEMKIND_HBW_THRESHOLD") {
         None | Some(b"") => Ok(HBW_THRESHOLD_DEFAULT),
         Some(v) => env::parse_u64(v)
             .filter(|&t| t <= u32::MAX as u64)
@@ -410,12 +421,13 @@ fn hbw_threshold() -> Result<u64> {
 
 /// High-bandwidth nodes for each initiator: `MEMKIND_HBW_NODES`, else the nodes whose HMAT
 /// read bandwidth from that initiator reaches the threshold.
-fn hbw_nodes(topo: &Topology) -> Result<Vec<(usize, NodeMask)>> {
-    if let Some(r) = nodes_from_env(c"MEMKIND_HBW_NODES", topo) {
+fn hbw_nodes(ctx: &Ctx) -> Result<Vec<(usize, NodeMask)>> {
+    let topo = ctx.topo;
+    if let Some(r) = nodes_from_env(c"MEMKIND_HBW_NODES", ctx) {
         let m = r?;
         return Ok(topo.initiator_nodes().into_iter().map(|i| (i, m)).collect());
     }
-    let threshold = hbw_threshold()?;
+    let threshold = hbw_threshold(ctx)?;
     Ok(topo
         .initiator_nodes()
         .into_iter()
@@ -431,11 +443,12 @@ fn hbw_nodes(topo: &Topology) -> Result<Vec<(usize, NodeMask)>> {
 
 /// Memory-only nodes: `MEMKIND_DAX_KMEM_NODES`, else nodes with memory and no CPU that are
 /// not high-bandwidth memory.
-fn dax_nodes(topo: &Topology) -> Result<NodeMask> {
-    if let Some(r) = nodes_from_env(c"MEMKIND_DAX_KMEM_NODES", topo) {
+fn dax_nodes(ctx: &Ctx) -> Result<NodeMask> {
+    let topo = ctx.topo;
+    if let Some(r) = nodes_from_env(c"MEMKIND_DAX_KMEM_NODES", ctx) {
         return r;
     }
-    let threshold = hbw_threshold().unwrap_or(HBW_THRESHOLD_DEFAULT);
+    let threshold = hbw_threshold(ctx).unwrap_or(HBW_THRESHOLD_DEFAULT);
     Ok(NodeMask::of(topo.ids().filter_map(|(t, n)| {
         let hbw = n.bandwidth.is_some_and(|b| b >= threshold);
         (n.mem_total > 0 && !n.has_cpu && !hbw).then_some(t)
@@ -468,18 +481,26 @@ fn best_by(
 /// The nodes a family uses, per initiator. `Err` carries memkind's code when the machine
 /// has no such memory (an override naming no nodes still counts as present, as in memkind).
 pub fn select(family: Family) -> Result<Selection> {
-    let topo = topology();
+    select_in(
+        &Ctx {
+            topo: topology(),
+            getenv: &|name| sys::getenv(name),
+            node: sys::current_node(),
+        },
+        family,
+    )
+}
+
+fn select_in(ctx: &Ctx, family: Family) -> Result<Selection> {
+    let topo = ctx.topo;
     let sel = match family {
         Family::All => Selection::same_for_all(topo, topo.memory_nodes()),
         Family::Regular => Selection::same_for_all(topo, topo.cpu_nodes()),
         Family::Hbw { all } => {
-            let env_given = sys::getenv(c"MEMKIND_HBW_NODES").is_some();
-            let per = hbw_nodes(topo)?;
+            let env_given = (ctx.getenv)(c"MEMKIND_HBW_NODES").is_some();
+            let per = hbw_nodes(ctx)?;
             let union = NodeMask::of(per.iter().flat_map(|(_, m)| m.iter()));
-            let here = per
-                .iter()
-                .find(|(i, _)| *i == sys::current_node())
-                .or(per.first());
+            let here = per.iter().find(|(i, _)| *i == ctx.node).or(per.first());
             if !env_given && here.map_or(true, |(_, m)| m.is_empty()) {
                 env::log(&[b"no high-bandwidth memory nodes for this CPU's node"]);
                 return Err(Error::MemtypeNotAvailable);
@@ -494,8 +515,8 @@ pub fn select(family: Family) -> Result<Selection> {
             }
         }
         Family::DaxKmem { all } => {
-            let env_given = sys::getenv(c"MEMKIND_DAX_KMEM_NODES").is_some();
-            let set = dax_nodes(topo)?;
+            let env_given = (ctx.getenv)(c"MEMKIND_DAX_KMEM_NODES").is_some();
+            let set = dax_nodes(ctx)?;
             if set.is_empty() && !env_given {
                 env::log(&[b"no memory-only (DAX KMEM) NUMA nodes"]);
                 return Err(Error::Unavailable);
@@ -556,10 +577,7 @@ pub fn select(family: Family) -> Result<Selection> {
                     (i, m)
                 })
                 .collect();
-            let here = per
-                .iter()
-                .find(|(i, _)| *i == sys::current_node())
-                .or(per.first());
+            let here = per.iter().find(|(i, _)| *i == ctx.node).or(per.first());
             if here.map_or(true, |(_, m)| m.is_empty()) {
                 env::log(&[b"no node with HMAT performance data in this CPU's local domain"]);
                 return Err(Error::MemtypeNotAvailable);
@@ -603,6 +621,154 @@ mod tests {
             assert!(parse_nodes(bad, topo).is_none(), "{:?}", bad);
         }
         assert_eq!(parse_list("0-2,5"), Some(vec![0, 1, 2, 5]));
+    }
+
+    const GIB: u64 = 1 << 30;
+
+    /// Two CPU nodes of 64 GiB; node 2: 16 GiB memory-only, HMAT says 400 GB/s and 50 ns
+    /// from node 0 (high-bandwidth memory); node 3: 128 GiB memory-only without HMAT data,
+    /// nearest to node 1 (DAX KMEM / CXL).
+    fn four_nodes() -> Topology {
+        let node = |has_cpu, gib, bw, lat, init: &[usize]| {
+            Some(Node {
+                has_cpu,
+                mem_total: gib * GIB,
+                bandwidth: bw,
+                latency: lat,
+                initiators: NodeMask::of(init.iter().copied()),
+                ..Node::default()
+            })
+        };
+        Topology {
+            nodes: vec![
+                node(true, 64, None, None, &[]),
+                node(true, 64, None, None, &[]),
+                node(false, 16, Some(400_000), Some(50), &[0]),
+                node(false, 128, None, None, &[]),
+            ],
+            distance: vec![
+                vec![10, 21, 11, 31],
+                vec![21, 10, 31, 17],
+                vec![11, 31, 10, 41],
+                vec![31, 17, 41, 10],
+            ],
+            online: NodeMask::of(0..4),
+        }
+    }
+
+    fn no_env(_: &CStr) -> Option<&'static [u8]> {
+        None
+    }
+
+    fn pick(
+        topo: &Topology,
+        node: usize,
+        env: &dyn Fn(&CStr) -> Option<&'static [u8]>,
+        family: Family,
+    ) -> Result<Selection> {
+        select_in(
+            &Ctx {
+                topo,
+                getenv: env,
+                node,
+            },
+            family,
+        )
+    }
+
+    fn set(nodes: &[usize]) -> NodeMask {
+        NodeMask::of(nodes.iter().copied())
+    }
+
+    #[test]
+    fn families_on_a_modelled_machine() {
+        let t = four_nodes();
+        let hbw = pick(&t, 0, &no_env, Family::Hbw { all: false }).unwrap();
+        assert_eq!(hbw.for_node(0), set(&[2]));
+        // HMAT names only node 0 as node 2's initiator: nothing for threads on node 1.
+        assert!(hbw.for_node(1).is_empty());
+        assert_eq!(
+            pick(&t, 1, &no_env, Family::Hbw { all: false }).err(),
+            Some(Error::MemtypeNotAvailable)
+        );
+        assert_eq!(
+            pick(&t, 1, &no_env, Family::Hbw { all: true }).err(),
+            Some(Error::MemtypeNotAvailable)
+        );
+        let dax = pick(&t, 0, &no_env, Family::DaxKmem { all: false }).unwrap();
+        assert_eq!(dax.for_node(0), set(&[3]));
+        assert_eq!(dax.all, set(&[3]));
+        assert_eq!(
+            pick(&t, 0, &no_env, Family::HighestCapacity).unwrap().all,
+            set(&[3])
+        );
+        let local = pick(&t, 0, &no_env, Family::HighestCapacityLocal).unwrap();
+        assert_eq!(local.for_node(0), set(&[0]));
+        assert_eq!(local.for_node(1), set(&[3]));
+        let lat = pick(&t, 0, &no_env, Family::LowestLatencyLocal).unwrap();
+        assert_eq!(lat.for_node(0), set(&[2]));
+        assert_eq!(
+            pick(&t, 1, &no_env, Family::LowestLatencyLocal).err(),
+            Some(Error::MemtypeNotAvailable)
+        );
+        let bw = pick(&t, 0, &no_env, Family::HighestBandwidthLocal).unwrap();
+        assert_eq!(bw.for_node(0), set(&[2]));
+        assert_eq!(
+            pick(&t, 0, &no_env, Family::Regular).unwrap().all,
+            set(&[0, 1])
+        );
+        assert_eq!(
+            pick(&t, 0, &no_env, Family::All).unwrap().all,
+            set(&[0, 1, 2, 3])
+        );
+        assert_eq!(t.capacity(&set(&[0, 2])), 80 * GIB);
+    }
+
+    #[test]
+    fn overrides_on_a_modelled_machine() {
+        let t = four_nodes();
+        // Named HBW nodes: each thread gets the closest of them.
+        let env = |n: &CStr| (n == c"MEMKIND_HBW_NODES").then_some(&b"2-3"[..]);
+        let hbw = pick(&t, 0, &env, Family::Hbw { all: false }).unwrap();
+        assert_eq!(hbw.for_node(0), set(&[2]));
+        assert_eq!(hbw.for_node(1), set(&[3]));
+        assert_eq!(
+            pick(&t, 1, &env, Family::Hbw { all: true }).unwrap().all,
+            set(&[2, 3])
+        );
+        // A threshold above every bandwidth: no HBW; below: node 2 stays the only one.
+        let high = |n: &CStr| (n == c"MEMKIND_HBW_THRESHOLD").then_some(&b"500000"[..]);
+        assert_eq!(
+            pick(&t, 0, &high, Family::Hbw { all: false }).err(),
+            Some(Error::MemtypeNotAvailable)
+        );
+        // Node 2 is no longer high-bandwidth, so it counts as memory-only (DAX KMEM).
+        assert_eq!(
+            pick(&t, 0, &high, Family::DaxKmem { all: true })
+                .unwrap()
+                .all,
+            set(&[2, 3])
+        );
+        let bad = |n: &CStr| (n == c"MEMKIND_HBW_THRESHOLD").then_some(&b"12abc"[..]);
+        assert_eq!(
+            pick(&t, 0, &bad, Family::Hbw { all: false }).err(),
+            Some(Error::Environ)
+        );
+        let unknown = |n: &CStr| (n == c"MEMKIND_DAX_KMEM_NODES").then_some(&b"4"[..]);
+        assert_eq!(
+            pick(&t, 0, &unknown, Family::DaxKmem { all: false }).err(),
+            Some(Error::Environ)
+        );
+        let dax = |n: &CStr| (n == c"MEMKIND_DAX_KMEM_NODES").then_some(&b"!0-1"[..]);
+        let d = pick(&t, 1, &dax, Family::DaxKmem { all: false }).unwrap();
+        assert_eq!(d.for_node(0), set(&[2]));
+        assert_eq!(d.for_node(1), set(&[3]));
+        // An empty list is accepted: the kind exists but has no nodes.
+        let empty = |n: &CStr| (n == c"MEMKIND_HBW_NODES").then_some(&b""[..]);
+        assert!(pick(&t, 0, &empty, Family::Hbw { all: false })
+            .unwrap()
+            .all
+            .is_empty());
     }
 
     #[test]
