@@ -105,10 +105,10 @@ fn small_kind() -> memkind_t {
 /// The current fallback policy (PREFERRED until one is set).
 #[no_mangle]
 pub extern "C" fn hbw_get_policy() -> hbw_policy_t_arg {
-    match POLICY.load(Ordering::Acquire) {
+    boundary(|| match POLICY.load(Ordering::Acquire) {
         0 => PREFERRED,
         p => p,
-    }
+    })
 }
 
 /// Sets the fallback policy, once, before the first allocation: 0 on success (also when
