@@ -32,6 +32,7 @@ install: lib
 	install -m 0644 $(CARGO_TARGET)/libmemkind.a $(DESTDIR)$(LIBDIR)/libmemkind.a
 	install -m 0644 include/memkind.h $(DESTDIR)$(INCDIR)/memkind.h
 	install -m 0644 include/memkind_memtier.h $(DESTDIR)$(INCDIR)/memkind_memtier.h
+	install -m 0644 include/hbwmalloc.h include/hbw_allocator.h $(DESTDIR)$(INCDIR)/
 	sed 's|@PREFIX@|$(PREFIX)|' pkgconfig/memkind.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/memkind.pc
 	$(if $(wildcard mk/pmem.mk),$(MAKE) pmem-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))
 	$(MAKE) memtier-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)

@@ -245,7 +245,14 @@ void memkind_config_set_size(struct memkind_config *cfg, size_t pmem_size);
 void memkind_config_set_memory_usage_policy(struct memkind_config *cfg, memkind_mem_usage_policy policy);
 
 /*
- Kinds by memory type and policy are not provided by this build.
+ The kind for a memory type, binding policy and page-size flags: one of the static kinds
+ (`MEMKIND_HBW`, `MEMKIND_HBW_PREFERRED`, ...), so destroying it does nothing. Supported:
+ DEFAULT with PREFERRED_LOCAL; HIGH_BANDWIDTH with BIND_LOCAL, BIND_ALL or
+ PREFERRED_LOCAL (each also with `MEMKIND_MASK_PAGE_SIZE_2MB`) or INTERLEAVE_ALL;
+ DEFAULT|HIGH_BANDWIDTH with INTERLEAVE_ALL. Other combinations give
+ `MEMKIND_ERROR_INVALID`; a kind this machine cannot provide gives
+ `MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE`, except that PREFERRED_LOCAL falls back on
+ `MEMKIND_DEFAULT` memory. `*kind` is written only on success.
  */
 int memkind_create_kind(memkind_memtype_t memtype_flags, memkind_policy_t policy, memkind_bits_t flags, memkind_t *kind);
 
@@ -290,7 +297,8 @@ int memkind_create_fixed(void *addr, size_t size, memkind_t *kind);
 int memkind_check_available(memkind_t kind);
 
 /*
- Bytes the kind can hold at most, or -1.
+ Bytes the kind can hold at most, or -1. For static kinds: the memory of their NUMA
+ nodes (the huge page pool for HUGETLB), -1 for the PREFERRED kinds, as in memkind.
  */
 ssize_t memkind_get_capacity(memkind_t kind);
 

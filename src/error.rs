@@ -32,6 +32,8 @@ pub enum Error {
     HugeTlb,
     /// The memory type (high bandwidth, low latency, ...) does not exist on this machine.
     MemtypeNotAvailable,
+    /// A MEMKIND_* environment variable could not be parsed.
+    Environ,
 }
 
 impl Error {
@@ -46,6 +48,15 @@ impl Error {
             Error::NoMem => MEMKIND_ERROR_MALLOC,
             Error::HugeTlb => MEMKIND_ERROR_HUGETLB,
             Error::MemtypeNotAvailable => MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE,
+            Error::Environ => MEMKIND_ERROR_ENVIRON,
+        }
+    }
+
+    /// What went wrong, in words (for `MEMKIND_DEBUG` reports).
+    pub fn text(self) -> &'static str {
+        match self {
+            Error::NoMem => "out of memory",
+            e => code_text(e.code()).unwrap_or("error"),
         }
     }
 }
@@ -54,6 +65,13 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// Text for an error code, as `memkind_error_message` reports it.
 pub fn message(code: c_int) -> String {
+    match code_text(code) {
+        Some(text) => format!("<memkind> {text}"),
+        None => format!("<memkind> undefined error number: {code}"),
+    }
+}
+
+fn code_text(code: c_int) -> Option<&'static str> {
     let text = match code {
         MEMKIND_SUCCESS => "operation succeeded",
         MEMKIND_ERROR_UNAVAILABLE => "the requested memory kind is not available on this machine",
@@ -69,7 +87,7 @@ pub fn message(code: c_int) -> String {
         MEMKIND_ERROR_OPERATION_FAILED => "the operation failed",
         MEMKIND_ERROR_ARENAS_CREATE => "creating an allocator arena failed",
         MEMKIND_ERROR_RUNTIME => "unspecified run-time error",
-        _ => return format!("<memkind> undefined error number: {code}"),
+        _ => return None,
     };
-    format!("<memkind> {text}")
+    Some(text)
 }

@@ -5,9 +5,11 @@
 
 pub mod arena;
 pub mod chunk;
+pub mod env;
 pub mod error;
 pub mod ffi;
 pub mod kind;
+pub mod numa;
 pub mod pmem;
 pub mod sys;
 pub mod tier;

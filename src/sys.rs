@@ -13,6 +13,19 @@ fn errno() -> c_int {
         .unwrap_or(libc::EIO)
 }
 
+/// Runs `f` and restores `errno` afterwards, so a call that succeeds does not leak the
+/// errno of internal probing (missing /sys files and the like).
+pub fn preserving_errno<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: __errno_location always returns the calling thread's errno slot.
+    let slot = unsafe { libc::__errno_location() };
+    // SAFETY: as above.
+    let saved = unsafe { *slot };
+    let r = f();
+    // SAFETY: as above.
+    unsafe { *slot = saved };
+    r
+}
+
 pub fn page_size() -> usize {
     // SAFETY: sysconf has no memory-safety preconditions.
     let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
@@ -412,4 +425,169 @@ pub fn hex(v: usize, buf: &mut [u8; 18]) -> &[u8] {
     let first = (2..17).find(|&i| buf[i] != b'0').unwrap_or(17);
     buf.copy_within(first..18, 2);
     &buf[..2 + 18 - first]
+}
+
+// ---- NUMA and huge pages -------------------------------------------------------------
+
+/// Node bits `mbind` and `move_pages` understand (see `crate::numa::MAX_NODES`).
+pub const MAX_NODE_BITS: usize = 1024;
+
+/// Sets the memory policy of `[addr, addr+len)` (`MPOL_BIND`, `MPOL_PREFERRED`,
+/// `MPOL_INTERLEAVE`) to the nodes in `mask`; pages already present are left where they are.
+pub fn mbind(addr: usize, len: usize, mode: c_int, mask: &[u64]) -> SysResult<()> {
+    // The kernel reads maxnode - 1 bits, hence the + 1 (as libnuma passes it).
+    let maxnode = (mask.len() * 64 + 1) as libc::c_ulong;
+    // SAFETY: the range is part of a reservation of ours; mask holds maxnode - 1 bits.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mbind,
+            addr as *mut libc::c_void,
+            len as libc::c_ulong,
+            mode,
+            mask.as_ptr(),
+            maxnode,
+            0 as libc::c_uint,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+/// The NUMA node of the CPU the calling thread runs on (0 when the kernel cannot say).
+pub fn current_node() -> usize {
+    let (mut cpu, mut node): (libc::c_uint, libc::c_uint) = (0, 0);
+    // SAFETY: getcpu writes two unsigned ints; the cache argument may be NULL.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_getcpu,
+            &mut cpu as *mut libc::c_uint,
+            &mut node as *mut libc::c_uint,
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    };
+    if r == 0 {
+        node as usize
+    } else {
+        0
+    }
+}
+
+/// For each page address in `pages`, the node holding it, or a negative errno
+/// (`-ENOENT` for a page not yet touched, `-EFAULT` for an unmapped one).
+pub fn page_nodes(pages: &[*mut libc::c_void], status: &mut [c_int]) -> SysResult<()> {
+    debug_assert!(status.len() >= pages.len());
+    // SAFETY: move_pages with NULL nodes only queries; both arrays hold pages.len() entries.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_pages,
+            0 as libc::pid_t,
+            pages.len() as libc::c_ulong,
+            pages.as_ptr(),
+            std::ptr::null::<c_int>(),
+            status.as_mut_ptr(),
+            0 as c_int,
+        )
+    };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// Faults in `[addr, addr+len)` for writing without changing its contents. Fails (EFAULT,
+/// ENOMEM, EINVAL) on unmapped or read-only memory instead of raising SIGSEGV; ENOSYS on
+/// kernels before 5.14, which lack MADV_POPULATE_WRITE.
+pub fn populate_write(addr: usize, len: usize) -> SysResult<()> {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let supported = *SUPPORTED.get_or_init(|| {
+        // A zero-length call only validates the advice.
+        // SAFETY: a zero-length range touches nothing.
+        unsafe {
+            libc::madvise(
+                page_size() as *mut libc::c_void,
+                0,
+                libc::MADV_POPULATE_WRITE,
+            ) == 0
+        }
+    });
+    if !supported {
+        return Err(libc::ENOSYS);
+    }
+    // SAFETY: MADV_POPULATE_WRITE never changes data and reports bad ranges as errors.
+    let r = unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+/// Keeps transparent huge pages out of a range (interleaved kinds spread small pages).
+pub fn no_transparent_huge_pages(addr: usize, len: usize) {
+    // SAFETY: advice only; the range belongs to a reservation of ours.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_NOHUGEPAGE) };
+}
+
+/// Replaces part of a reservation with huge pages of `page` bytes (2 MiB or 1 GiB) from the
+/// kernel's pool. Without MAP_NORESERVE the kernel reserves the pages now, so a short pool
+/// fails here (ENOMEM) rather than with SIGBUS on first touch. On failure the range is
+/// reserved again.
+pub fn map_huge(addr: usize, len: usize, page: usize) -> SysResult<()> {
+    const MAP_HUGE_SHIFT: c_int = 26;
+    let log2 = page.trailing_zeros() as c_int;
+    // SAFETY: MAP_FIXED only over address space this library reserved itself.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE
+                | libc::MAP_ANONYMOUS
+                | libc::MAP_FIXED
+                | libc::MAP_HUGETLB
+                | (log2 << MAP_HUGE_SHIFT),
+            -1,
+            0,
+        )
+    };
+    if p != libc::MAP_FAILED {
+        return Ok(());
+    }
+    let e = errno();
+    // A failed MAP_FIXED may have dropped the old mapping: take the range back.
+    reserve_again(addr, len);
+    Err(e)
+}
+
+/// Turns part of a reservation back into inaccessible address space, releasing whatever
+/// backed it (e.g. huge pages whose binding failed).
+pub fn reserve_again(addr: usize, len: usize) {
+    // SAFETY: MAP_FIXED only over address space this library reserved itself.
+    unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+}
+
+/// An environment variable, read without allocating (usable before and during start-up).
+pub fn getenv(name: &CStr) -> Option<&'static [u8]> {
+    // SAFETY: name is NUL-terminated; the returned string lives as long as the environment
+    // entry, which the library never changes.
+    let p = unsafe { libc::getenv(name.as_ptr()) };
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: getenv returns a NUL-terminated string.
+        Some(unsafe { CStr::from_ptr(p) }.to_bytes())
+    }
 }

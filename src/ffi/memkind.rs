@@ -226,6 +226,7 @@ fn ptr_result(r: error::Result<*mut c_void>) -> *mut c_void {
     match r {
         Ok(p) => p,
         Err(e) => {
+            crate::env::log(&[b"allocation failed: ", e.text().as_bytes()]);
             set_errno(errno_for(e));
             std::ptr::null_mut()
         }
@@ -306,7 +307,14 @@ pub unsafe extern "C" fn memkind_config_set_memory_usage_policy(
 
 // ---- kinds ---------------------------------------------------------------------------
 
-/// Kinds by memory type and policy are not provided by this build.
+/// The kind for a memory type, binding policy and page-size flags: one of the static kinds
+/// (`MEMKIND_HBW`, `MEMKIND_HBW_PREFERRED`, ...), so destroying it does nothing. Supported:
+/// DEFAULT with PREFERRED_LOCAL; HIGH_BANDWIDTH with BIND_LOCAL, BIND_ALL or
+/// PREFERRED_LOCAL (each also with `MEMKIND_MASK_PAGE_SIZE_2MB`) or INTERLEAVE_ALL;
+/// DEFAULT|HIGH_BANDWIDTH with INTERLEAVE_ALL. Other combinations give
+/// `MEMKIND_ERROR_INVALID`; a kind this machine cannot provide gives
+/// `MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE`, except that PREFERRED_LOCAL falls back on
+/// `MEMKIND_DEFAULT` memory. `*kind` is written only on success.
 #[no_mangle]
 pub unsafe extern "C" fn memkind_create_kind(
     memtype_flags: memkind_memtype_t_arg,
@@ -314,12 +322,17 @@ pub unsafe extern "C" fn memkind_create_kind(
     flags: memkind_bits_t_arg,
     kind: *mut memkind_t,
 ) -> c_int {
-    let _ = (memtype_flags, policy, flags);
     boundary(|| {
         if kind.is_null() {
-            MEMKIND_ERROR_INVALID
-        } else {
-            MEMKIND_ERROR_UNAVAILABLE
+            return MEMKIND_ERROR_INVALID;
+        }
+        match statics::for_create(memtype_flags, policy, flags) {
+            Ok(slot) => {
+                // SAFETY: kind is a non-NULL out-pointer; written only on success.
+                unsafe { *kind = slot.handle() as memkind_t };
+                MEMKIND_SUCCESS
+            }
+            Err(e) => e.code(),
         }
     })
 }
@@ -442,12 +455,19 @@ pub extern "C" fn memkind_check_available(kind: memkind_t) -> c_int {
     })
 }
 
-/// Bytes the kind can hold at most, or -1.
+/// Bytes the kind can hold at most, or -1. For static kinds: the memory of their NUMA
+/// nodes (the huge page pool for HUGETLB), -1 for the PREFERRED kinds, as in memkind.
 #[no_mangle]
 pub extern "C" fn memkind_get_capacity(kind: memkind_t) -> libc::ssize_t {
-    boundary(|| match kind::usable(kind as *const c_void) {
-        Ok(slot) => kind::capacity(slot).map_or(-1, |c| c.min(isize::MAX as u64) as isize),
-        Err(_) => -1,
+    boundary(|| {
+        let slot = match kind::slot_of_handle(kind as *const c_void) {
+            Some(s) if statics::is_static(s) => Ok(s),
+            _ => kind::usable(kind as *const c_void),
+        };
+        match slot {
+            Ok(slot) => kind::capacity(slot).map_or(-1, |c| c.min(isize::MAX as u64) as isize),
+            Err(_) => -1,
+        }
     })
 }
 

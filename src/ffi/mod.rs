@@ -3,6 +3,7 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
+pub mod hbw;
 pub mod memkind;
 pub mod memtier;
 pub mod pmem;

@@ -98,6 +98,13 @@ impl Slot {
         decay: Option<(isize, isize)>,
     ) -> Result<()> {
         let n = n.clamp(1, MAX_ARENAS);
+        crate::env::on_first_kind();
+        // MEMKIND_HOG_MEMORY=1: freed pages are never purged.
+        let decay = if crate::env::hog_memory() {
+            Some((-1, -1))
+        } else {
+            decay
+        };
         for i in 0..n {
             let Some(a) = arena::create(self.hooks()) else {
                 self.stop_arenas();
@@ -437,8 +444,9 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
 
 /// Releases everything a created kind holds; its handle stays invalid until reused.
 pub fn destroy(slot: &'static Slot) -> Result<()> {
+    // memkind_create_kind hands out static kinds; destroying one is a no-op, as in memkind.
     if statics::is_static(slot) {
-        return Err(Error::Invalid);
+        return Ok(());
     }
     if slot
         .state
@@ -459,6 +467,9 @@ pub fn capacity(slot: &Slot) -> Option<u64> {
             return Some(max as u64);
         }
         return sys::fs_size(slot.fd.load(Ordering::Relaxed)).ok();
+    }
+    if statics::is_static(slot) {
+        return statics::capacity(slot.id);
     }
     Some(sys::total_ram())
 }

@@ -12,7 +12,7 @@
 use std::os::raw::{c_uint, c_void};
 use std::sync::atomic::Ordering;
 
-use super::Slot;
+use super::{statics, Slot};
 use crate::arena::extent_hooks_t;
 use crate::chunk::{self, CHUNK_ALIGN};
 use crate::sys;
@@ -99,6 +99,9 @@ impl Space {
             let new_len = self.file_len + len as u64;
             sys::set_file_len(fd, new_len).is_ok()
                 && sys::map_file(base, len, fd, self.file_len).is_ok()
+        } else if statics::huge_page(slot.id).is_some() {
+            // Huge-page kinds map each extent from the pool when it is carved.
+            true
         } else {
             sys::map_anon_rw(base, len).is_ok()
         };
@@ -234,10 +237,18 @@ unsafe extern "C" fn hook_alloc(
         if !new_addr.is_null() {
             return std::ptr::null_mut();
         }
-        let mut space = slot.space.lock();
-        let Some(addr) = space.carve(slot, size, alignment) else {
+        let Some((carve_len, carve_align)) = statics::extent_shape(slot.id, size, alignment) else {
             return std::ptr::null_mut();
         };
+        let mut space = slot.space.lock();
+        let Some(addr) = space.carve(slot, carve_len, carve_align) else {
+            return std::ptr::null_mut();
+        };
+        // Static kinds bind the new range to their NUMA nodes (and map huge pages).
+        if !statics::place(slot.id, addr, carve_len) {
+            space.uncarve(addr, carve_len);
+            return std::ptr::null_mut();
+        }
         let file = slot.fd.load(Ordering::Relaxed) >= 0;
         // SAFETY: jemalloc passes valid in/out flags.
         let want_commit = unsafe { *commit_p };
@@ -283,11 +294,15 @@ range_hook!(
 );
 range_hook!(
     /// A file range purged but still "committed" would fault in new blocks unreserved:
-    /// file kinds only give memory back through decommit.
+    /// file kinds only give memory back through decommit. Huge pages are kept too: once
+    /// dropped, refaulting them could hit an empty pool (SIGBUS).
     hook_purge_forced,
-    |slot, start, len| slot.is_file() || !sys::discard(start, len)
+    |slot, start, len| slot.is_file()
+        || statics::huge_page(slot.id).is_some()
+        || !sys::discard(start, len)
 );
 range_hook!(hook_purge_lazy, |slot, start, len| slot.is_file()
+    || statics::huge_page(slot.id).is_some()
     || !sys::discard_lazy(start, len));
 
 unsafe extern "C" fn hook_split(
