@@ -31,6 +31,7 @@ install: lib
 	ln -sf libmemkind.so.0 $(DESTDIR)$(LIBDIR)/libmemkind.so
 	install -m 0644 $(CARGO_TARGET)/libmemkind.a $(DESTDIR)$(LIBDIR)/libmemkind.a
 	install -m 0644 include/memkind.h $(DESTDIR)$(INCDIR)/memkind.h
+	install -m 0644 include/pmem_allocator.h include/memkind_allocator.h include/fixed_allocator.h $(DESTDIR)$(INCDIR)/
 	sed 's|@PREFIX@|$(PREFIX)|' pkgconfig/memkind.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/memkind.pc
 	$(if $(wildcard mk/pmem.mk),$(MAKE) pmem-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))
 
