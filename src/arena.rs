@@ -343,10 +343,13 @@ pub fn total_stat(stat: Stat) -> Option<usize> {
 /// The callback type of `malloc_stats_print`.
 pub type WriteCb = unsafe extern "C" fn(*mut c_void, *const c_char);
 
-/// jemalloc's statistics report; `opts` is its option string (NUL-terminated).
-pub fn print_stats(write_cb: Option<WriteCb>, cbopaque: *mut c_void, opts: &CStr) {
-    // SAFETY: jemalloc calls write_cb (or writes to stderr) with cbopaque, as the caller of
-    // memkind_stats_print asked; opts is NUL-terminated.
+/// jemalloc's statistics report; `opts` is its option string.
+///
+/// # Safety
+/// `write_cb`, if given, must accept `cbopaque` and a NUL-terminated string.
+pub unsafe fn print_stats(write_cb: Option<WriteCb>, cbopaque: *mut c_void, opts: &CStr) {
+    // SAFETY: jemalloc passes cbopaque to write_cb (or writes to stderr), which the caller
+    // vouches for; opts is NUL-terminated.
     unsafe { je::malloc_stats_print(write_cb, cbopaque, opts.as_ptr()) }
 }
 

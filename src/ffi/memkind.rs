@@ -537,7 +537,8 @@ pub unsafe extern "C" fn memkind_stats_print(
         let Ok(opts) = CStr::from_bytes_until_nul(&letters) else {
             return MEMKIND_ERROR_INVALID;
         };
-        arena::print_stats(write_cb, cbopaque, opts);
+        // SAFETY: the caller of memkind_stats_print passes a callback for its cbopaque.
+        unsafe { arena::print_stats(write_cb, cbopaque, opts) };
         MEMKIND_SUCCESS
     })
 }
