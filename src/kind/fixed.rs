@@ -1,13 +1,14 @@
 //! Fixed kinds (`memkind_create_fixed`): a heap inside a region the caller supplies and
 //! keeps owning. The page-aligned inside of `[addr, addr+size)` becomes the kind's one
 //! chunk; jemalloc's metadata and our live map stay outside it, so nothing but the
-//! caller's blocks is ever written there. One arena: jemalloc keeps freed extents per
-//! arena, and with a region that cannot grow, space freed in one arena would be lost to
-//! the others.
+//! caller's blocks is ever written there. One arena and no thread caches: jemalloc keeps
+//! freed extents per arena and freed blocks per cache, and with a region that cannot grow,
+//! space held there would be lost to the other threads (a thread could get ENOMEM while
+//! others' caches hold most of the region).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use super::{cache, file, Slot, CACHE_PER_THREAD, STATE_BUSY, STATE_FREE, STATE_LIVE};
+use super::{cache, file, Slot, CACHE_NONE, STATE_BUSY, STATE_FREE, STATE_LIVE};
 use crate::chunk;
 use crate::error::{Error, Result};
 use crate::sys;
@@ -53,7 +54,7 @@ pub fn create(addr: usize, size: usize) -> Result<&'static Slot> {
     slot.fixed_size.store(size, Ordering::Relaxed);
     // Freed pages stay in place (they cannot be given back); the decay only moves them
     // to jemalloc's retained list, where neighbours merge for larger requests.
-    if let Err(e) = slot.start_arenas(1, CACHE_PER_THREAD, Some((10_000, 0))) {
+    if let Err(e) = slot.start_arenas(1, CACHE_NONE, Some((10_000, 0))) {
         release(slot);
         return Err(e);
     }
