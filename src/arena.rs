@@ -172,6 +172,7 @@ static DESTROY: ArenaMib = ArenaMib::new(c"arena.0.destroy");
 static PURGE: ArenaMib = ArenaMib::new(c"arena.0.purge");
 static DIRTY_DECAY: ArenaMib = ArenaMib::new(c"arena.0.dirty_decay_ms");
 static MUZZY_DECAY: ArenaMib = ArenaMib::new(c"arena.0.muzzy_decay_ms");
+static GROW_LIMIT: ArenaMib = ArenaMib::new(c"arena.0.retain_grow_limit");
 
 /// Creates a manual arena whose extents come from `hooks`. The hooks table must live as
 /// long as the arena.
@@ -218,6 +219,14 @@ pub fn set_decay(arena: u32, dirty_ms: isize, muzzy_ms: isize) -> bool {
     unsafe {
         DIRTY_DECAY.call(arena, Some(&mut d)) == 0 && MUZZY_DECAY.call(arena, Some(&mut m)) == 0
     }
+}
+
+/// Caps how much address space the arena asks its hooks for beyond the request at hand
+/// (jemalloc grows its requests geometrically otherwise).
+pub fn set_grow_limit(arena: u32, bytes: usize) -> bool {
+    let mut v = bytes;
+    // SAFETY: retain_grow_limit takes a size_t.
+    unsafe { GROW_LIMIT.call(arena, Some(&mut v)) == 0 }
 }
 
 /// Turns jemalloc's background purging threads on or off.

@@ -58,6 +58,8 @@ pub fn create(addr: usize, size: usize) -> Result<&'static Slot> {
         release(slot);
         return Err(e);
     }
+    let a = slot.arenas[0].load(Ordering::Relaxed);
+    crate::arena::set_grow_limit(a, sys::page_size());
     slot.state.store(STATE_LIVE, Ordering::Release);
     Ok(slot)
 }
