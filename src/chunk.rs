@@ -12,7 +12,6 @@ use std::sync::atomic::{
 };
 
 use crate::error::Error;
-
 use crate::sys;
 
 pub(crate) const CHUNK_SHIFT: u32 = 30;

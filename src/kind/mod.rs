@@ -89,6 +89,7 @@ impl Slot {
         self.fd.load(Ordering::Relaxed) >= 0
     }
 
+    /// Whether the kind lives in a caller's region (`memkind_create_fixed`).
     pub fn is_fixed(&self) -> bool {
         self.fixed_size.load(Ordering::Relaxed) != 0
     }
