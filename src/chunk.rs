@@ -56,6 +56,8 @@ static OWNER: [AtomicU16; OWNER_LEN] = [const { AtomicU16::new(0) }; OWNER_LEN];
 static CHUNKS: [Chunk; MAX_CHUNKS] = [EMPTY_CHUNK; MAX_CHUNKS];
 /// Indices of the fixed chunks (0 = free entry); written under `TABLE_LOCK`.
 static FIXED: [AtomicU16; MAX_FIXED] = [const { AtomicU16::new(0) }; MAX_FIXED];
+/// Entries of FIXED ever used: searches stop there.
+static FIXED_USED: AtomicUsize = AtomicUsize::new(0);
 static TABLE_LOCK: spin::Mutex<()> = spin::Mutex::new(());
 
 impl Chunk {
@@ -149,7 +151,7 @@ fn lookup_shared(p: usize) -> Option<&'static Chunk> {
 
 /// Index of the fixed chunk holding `p` (0 if none).
 fn find_fixed(p: usize) -> u16 {
-    FIXED
+    FIXED[..FIXED_USED.load(Ordering::Acquire)]
         .iter()
         .map(|f| f.load(Ordering::Acquire))
         .find(|&i| i != 0 && CHUNKS[i as usize].contains(p, 1))
@@ -222,7 +224,7 @@ pub fn register_fixed(base: usize, len: usize, slot: u32) -> Result<u16, Error> 
             base < c.end() && c.base.load(Ordering::Relaxed) < end
         }
     });
-    let entry = FIXED.iter().find(|f| f.load(Ordering::Relaxed) == 0);
+    let entry = FIXED.iter().position(|f| f.load(Ordering::Relaxed) == 0);
     let (idx, entry) = match (overlaps, free_chunk_index(), entry) {
         (false, Some(idx), Some(entry)) => (idx, entry),
         (o, _, _) => {
@@ -233,7 +235,8 @@ pub fn register_fixed(base: usize, len: usize, slot: u32) -> Result<u16, Error> 
     fill(idx, base, len, slot, 0, (live, words));
     CHUNKS[idx].fixed.store(true, Ordering::Relaxed);
     // In the list before any GiB says SHARED, so a search always finds it.
-    entry.store(idx as u16, Ordering::Release);
+    FIXED[entry].store(idx as u16, Ordering::Release);
+    FIXED_USED.fetch_max(entry + 1, Ordering::AcqRel);
     for g in gibs(base, len) {
         let o = &OWNER[g];
         let v = if o.load(Ordering::Relaxed) == 0 {
