@@ -287,7 +287,9 @@ int memkind_create_pmem(const char *dir, size_t max_size, memkind_t *kind);
 int memkind_create_pmem_with_config(struct memkind_config *cfg, memkind_t *kind);
 
 /*
- Kinds over a caller-supplied region are not provided by this build.
+ Creates a kind allocating inside `[addr, addr+size)`, which stays the caller's and must
+ stay mapped until the kind is destroyed. `MEMKIND_ERROR_INVALID` for NULL arguments, a
+ region without one whole page, or one overlapping memory of another kind.
  */
 int memkind_create_fixed(void *addr, size_t size, memkind_t *kind);
 
@@ -303,17 +305,21 @@ int memkind_check_available(memkind_t kind);
 ssize_t memkind_get_capacity(memkind_t kind);
 
 /*
- Statistics are not provided by this build.
+ Refreshes the statistics `memkind_get_stat` reports; they do not change otherwise.
  */
 int memkind_update_cached_stats(void);
 
 /*
- Statistics are not provided by this build.
+ Writes a statistic of `kind` (NULL: of the whole library) as of the last
+ `memkind_update_cached_stats` to `*value`. `MEMKIND_ERROR_INVALID` for an unknown
+ statistic, a destroyed or foreign kind, or a NULL `value`; a static kind the machine
+ lacks has 0.
  */
 int memkind_get_stat(memkind_t kind, memkind_stat_type stat, size_t *value);
 
 /*
- Statistics are not provided by this build.
+ Prints the allocator's statistics through `write_cb(cbopaque, text)` (NULL: to stderr).
+ `MEMKIND_ERROR_INVALID` for option bits memkind does not define.
  */
 int memkind_stats_print(void (*write_cb)(void*, const char*), void *cbopaque, memkind_stat_print_opt opts);
 
@@ -365,7 +371,9 @@ void memkind_free(memkind_t kind, void *ptr);
 size_t memkind_malloc_usable_size(memkind_t kind, void *ptr);
 
 /*
- Returns NULL: this build never moves a block to defragment.
+ Moves `ptr` within its kind when that helps free a fragmented page, and returns the new
+ address (the old one is freed); NULL when the block stays where it is, for NULL, and for
+ a pointer no kind allocated. `kind` may be NULL: the owning kind is always used.
  */
 void *memkind_defrag_reallocate(memkind_t kind, void *ptr);
 

@@ -6,7 +6,7 @@
 //! kind's whole budget is left for the caller's data.
 
 use std::ffi::CStr;
-use std::os::raw::{c_int, c_uint, c_void};
+use std::os::raw::{c_char, c_int, c_uint, c_void};
 
 use once_cell::sync::OnceCell;
 use tikv_jemalloc_sys as je;
@@ -87,26 +87,31 @@ unsafe fn ctl<T>(name: &CStr, old: Option<&mut T>, new: Option<&mut T>) -> c_int
     unsafe { je::mallctl(name.as_ptr(), oldp, oldlenp, newp, newlen) }
 }
 
-/// MIB of an `arena.<i>.*` name, looked up once; the arena index goes in position 1.
+/// MIB of a per-arena name (`arena.<i>.*`, `stats.arenas.<i>.*`), looked up once; the
+/// arena index goes in position `pos`.
 struct ArenaMib {
     name: &'static CStr,
-    mib: OnceCell<([usize; 3], usize)>,
+    pos: usize,
+    mib: OnceCell<([usize; 6], usize)>,
 }
 
 impl ArenaMib {
     const fn new(name: &'static CStr) -> Self {
+        Self::at(name, 1)
+    }
+
+    const fn at(name: &'static CStr, pos: usize) -> Self {
         ArenaMib {
             name,
+            pos,
             mib: OnceCell::new(),
         }
     }
 
-    /// # Safety
-    /// `T` must be the type jemalloc documents for this name.
-    unsafe fn call<T>(&self, arena: u32, new: Option<&mut T>) -> c_int {
+    fn mib(&self, arena: u32) -> Option<([usize; 6], usize)> {
         let m = self.mib.get_or_try_init(|| {
-            let mut mib = [0usize; 3];
-            let mut len = 3usize;
+            let mut mib = [0usize; 6];
+            let mut len = mib.len();
             // SAFETY: mib has room for `len` entries; name is NUL-terminated.
             let r = unsafe { je::mallctlnametomib(self.name.as_ptr(), mib.as_mut_ptr(), &mut len) };
             if r == 0 {
@@ -115,10 +120,17 @@ impl ArenaMib {
                 Err(r)
             }
         });
-        let Ok(&(mut mib, len)) = m else {
+        let &(mut mib, len) = m.ok()?;
+        mib[self.pos] = arena as usize;
+        Some((mib, len))
+    }
+
+    /// # Safety
+    /// `T` must be the type jemalloc documents for this name.
+    unsafe fn call<T>(&self, arena: u32, new: Option<&mut T>) -> c_int {
+        let Some((mib, len)) = self.mib(arena) else {
             return libc::ENOENT;
         };
-        mib[1] = arena as usize;
         let (newp, newlen) = match new {
             Some(n) => (n as *mut T as *mut c_void, std::mem::size_of::<T>()),
             None => (std::ptr::null_mut(), 0),
@@ -135,12 +147,32 @@ impl ArenaMib {
             )
         }
     }
+
+    /// Reads a `size_t` value.
+    fn get_usize(&self, arena: u32) -> Option<usize> {
+        let (mib, len) = self.mib(arena)?;
+        let mut v = 0usize;
+        let mut vlen = std::mem::size_of::<usize>();
+        // SAFETY: every name read through this is a size_t; v and vlen describe one.
+        let r = unsafe {
+            je::mallctlbymib(
+                mib.as_ptr(),
+                len,
+                &mut v as *mut usize as *mut c_void,
+                &mut vlen,
+                std::ptr::null_mut(),
+                0,
+            )
+        };
+        (r == 0).then_some(v)
+    }
 }
 
 static DESTROY: ArenaMib = ArenaMib::new(c"arena.0.destroy");
 static PURGE: ArenaMib = ArenaMib::new(c"arena.0.purge");
 static DIRTY_DECAY: ArenaMib = ArenaMib::new(c"arena.0.dirty_decay_ms");
 static MUZZY_DECAY: ArenaMib = ArenaMib::new(c"arena.0.muzzy_decay_ms");
+static GROW_LIMIT: ArenaMib = ArenaMib::new(c"arena.0.retain_grow_limit");
 
 /// Creates a manual arena whose extents come from `hooks`. The hooks table must live as
 /// long as the arena.
@@ -187,6 +219,14 @@ pub fn set_decay(arena: u32, dirty_ms: isize, muzzy_ms: isize) -> bool {
     unsafe {
         DIRTY_DECAY.call(arena, Some(&mut d)) == 0 && MUZZY_DECAY.call(arena, Some(&mut m)) == 0
     }
+}
+
+/// Caps how much address space the arena asks its hooks for beyond the request at hand
+/// (jemalloc grows its requests geometrically otherwise).
+pub fn set_grow_limit(arena: u32, bytes: usize) -> bool {
+    let mut v = bytes;
+    // SAFETY: retain_grow_limit takes a size_t.
+    unsafe { GROW_LIMIT.call(arena, Some(&mut v)) == 0 }
 }
 
 /// Turns jemalloc's background purging threads on or off.
@@ -354,4 +394,125 @@ pub mod plain {
             unsafe { je::rallocx(p.cast(), new, super::align_flag(l.align())).cast() }
         }
     }
+}
+
+// ---- statistics ----------------------------------------------------------------------
+
+static ST_RESIDENT: ArenaMib = ArenaMib::at(c"stats.arenas.0.resident", 2);
+static ST_PACTIVE: ArenaMib = ArenaMib::at(c"stats.arenas.0.pactive", 2);
+static ST_SMALL: ArenaMib = ArenaMib::at(c"stats.arenas.0.small.allocated", 2);
+static ST_LARGE: ArenaMib = ArenaMib::at(c"stats.arenas.0.large.allocated", 2);
+
+/// Which statistic: memkind's `MEMKIND_STAT_TYPE_*` order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stat {
+    Resident,
+    Active,
+    Allocated,
+}
+
+/// Makes jemalloc refresh the statistics it reports; until then they stay as they were.
+pub fn refresh_stats() -> bool {
+    let mut epoch: u64 = 1;
+    // SAFETY: epoch reads and writes a uint64_t.
+    unsafe { ctl(c"epoch", None, Some(&mut epoch)) == 0 }
+}
+
+/// A statistic of one arena, as of the last refresh.
+pub fn arena_stat(arena: u32, stat: Stat) -> Option<usize> {
+    match stat {
+        Stat::Resident => ST_RESIDENT.get_usize(arena),
+        Stat::Active => ST_PACTIVE
+            .get_usize(arena)
+            .map(|pages| pages * crate::sys::page_size()),
+        Stat::Allocated => Some(ST_SMALL.get_usize(arena)? + ST_LARGE.get_usize(arena)?),
+    }
+}
+
+/// A statistic of the whole allocator, as of the last refresh.
+pub fn total_stat(stat: Stat) -> Option<usize> {
+    let name = match stat {
+        Stat::Resident => c"stats.resident",
+        Stat::Active => c"stats.active",
+        Stat::Allocated => c"stats.allocated",
+    };
+    let mut v = 0usize;
+    // SAFETY: these statistics are size_t.
+    (unsafe { ctl(name, Some(&mut v), None) } == 0).then_some(v)
+}
+
+/// The callback type of `malloc_stats_print`.
+pub type WriteCb = unsafe extern "C" fn(*mut c_void, *const c_char);
+
+/// jemalloc's statistics report; `opts` is its option string.
+///
+/// # Safety
+/// `write_cb`, if given, must accept `cbopaque` and a NUL-terminated string.
+pub unsafe fn print_stats(write_cb: Option<WriteCb>, cbopaque: *mut c_void, opts: &CStr) {
+    // SAFETY: jemalloc passes cbopaque to write_cb (or writes to stderr), which the caller
+    // vouches for; opts is NUL-terminated.
+    unsafe { je::malloc_stats_print(write_cb, cbopaque, opts.as_ptr()) }
+}
+
+// ---- fragmentation -------------------------------------------------------------------
+
+/// jemalloc's `experimental.utilization.query` result for one pointer.
+#[repr(C)]
+#[derive(Default, Debug)]
+pub struct Utilization {
+    /// The slab new blocks of this size class are taken from (NULL if none).
+    pub slabcur: usize,
+    /// Free regions in the pointer's slab (0 for a large block).
+    pub nfree: usize,
+    /// Regions in the slab (1 for a large block).
+    pub nregs: usize,
+    /// Bytes of the slab (or the large block's extent).
+    pub size: usize,
+    /// Free regions in all slabs of the size class in this arena.
+    pub bin_nfree: usize,
+    /// Regions in all those slabs.
+    pub bin_nregs: usize,
+}
+
+/// How full the slab of a live block is, compared with its size class.
+///
+/// # Safety
+/// `p` must be a live jemalloc allocation.
+pub unsafe fn utilization(p: *const c_void) -> Option<Utilization> {
+    let mut u = Utilization::default();
+    let mut len = std::mem::size_of::<Utilization>();
+    let mut ptr = p;
+    // SAFETY: the query reads a pointer and writes a struct of this layout (one pointer and
+    // five size_t); p is live per the contract.
+    let r = unsafe {
+        je::mallctl(
+            c"experimental.utilization.query".as_ptr(),
+            &mut u as *mut Utilization as *mut c_void,
+            &mut len,
+            &mut ptr as *mut *const c_void as *mut c_void,
+            std::mem::size_of::<*const c_void>(),
+        )
+    };
+    (r == 0).then_some(u)
+}
+
+/// The arena a live block belongs to.
+///
+/// # Safety
+/// `p` must be a live jemalloc allocation.
+pub unsafe fn arena_of(p: *const c_void) -> Option<u32> {
+    let mut ind: c_uint = 0;
+    let mut len = std::mem::size_of::<c_uint>();
+    let mut ptr = p;
+    // SAFETY: arenas.lookup reads a pointer and writes an unsigned; p is live.
+    let r = unsafe {
+        je::mallctl(
+            c"arenas.lookup".as_ptr(),
+            &mut ind as *mut c_uint as *mut c_void,
+            &mut len,
+            &mut ptr as *mut *const c_void as *mut c_void,
+            std::mem::size_of::<*const c_void>(),
+        )
+    };
+    (r == 0).then_some(ind)
 }

@@ -7,8 +7,11 @@
 //! starts there: it tells a valid pointer from a stale, interior or foreign one, so double
 //! and wild frees are reported instead of corrupting the heap.
 
-use std::sync::atomic::{AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+};
 
+use crate::error::Error;
 use crate::sys;
 
 pub(crate) const CHUNK_SHIFT: u32 = 30;
@@ -19,6 +22,10 @@ const OWNER_LEN: usize = 1 << (VA_BITS - CHUNK_SHIFT);
 pub(crate) const MAX_CHUNKS: usize = 4096;
 /// The smallest jemalloc size class is 8 bytes, so allocations start on distinct 8-byte slots.
 const SLOT_SHIFT: u32 = 3;
+/// OWNER value of a GiB shared by several fixed regions (beyond every chunk index).
+const SHARED: u16 = u16::MAX;
+/// At most one fixed region per created kind (`MEMKIND_MAX_KIND`).
+const MAX_FIXED: usize = 512;
 
 pub struct Chunk {
     pub base: AtomicUsize,
@@ -29,6 +36,8 @@ pub struct Chunk {
     pub file_off: AtomicU64,
     live: AtomicPtr<AtomicU64>,
     live_len: AtomicUsize,
+    /// A caller's region (`memkind_create_fixed`), not a reservation of ours.
+    pub fixed: AtomicBool,
 }
 
 #[allow(clippy::declare_interior_mutable_const)]
@@ -39,11 +48,16 @@ const EMPTY_CHUNK: Chunk = Chunk {
     file_off: AtomicU64::new(0),
     live: AtomicPtr::new(std::ptr::null_mut()),
     live_len: AtomicUsize::new(0),
+    fixed: AtomicBool::new(false),
 };
 
 /// Chunk index for each GiB of address space; 0 means "no chunk".
 static OWNER: [AtomicU16; OWNER_LEN] = [const { AtomicU16::new(0) }; OWNER_LEN];
 static CHUNKS: [Chunk; MAX_CHUNKS] = [EMPTY_CHUNK; MAX_CHUNKS];
+/// Indices of the fixed chunks (0 = free entry); written under `TABLE_LOCK`.
+static FIXED: [AtomicU16; MAX_FIXED] = [const { AtomicU16::new(0) }; MAX_FIXED];
+/// Entries of FIXED ever used: searches stop there.
+static FIXED_USED: AtomicUsize = AtomicUsize::new(0);
 static TABLE_LOCK: spin::Mutex<()> = spin::Mutex::new(());
 
 impl Chunk {
@@ -115,12 +129,33 @@ pub fn lookup(p: usize) -> Option<&'static Chunk> {
     if idx == 0 {
         return None;
     }
-    let c = &CHUNKS[idx as usize];
+    // SHARED is beyond the table: the bounds check doubles as the test for it.
+    let Some(c) = CHUNKS.get(idx as usize) else {
+        return lookup_shared(p);
+    };
     if c.contains(p, 1) {
         Some(c)
     } else {
         None
     }
+}
+
+#[cold]
+#[inline(never)]
+fn lookup_shared(p: usize) -> Option<&'static Chunk> {
+    match find_fixed(p) {
+        0 => None,
+        idx => Some(&CHUNKS[idx as usize]),
+    }
+}
+
+/// Index of the fixed chunk holding `p` (0 if none).
+fn find_fixed(p: usize) -> u16 {
+    FIXED[..FIXED_USED.load(Ordering::Acquire)]
+        .iter()
+        .map(|f| f.load(Ordering::Acquire))
+        .find(|&i| i != 0 && CHUNKS[i as usize].contains(p, 1))
+        .unwrap_or(0)
 }
 
 /// Index of the chunk holding `p` (0 if none).
@@ -129,7 +164,109 @@ pub fn index_of(p: usize) -> u16 {
     if gib >= OWNER_LEN {
         return 0;
     }
-    OWNER[gib].load(Ordering::Acquire)
+    match OWNER[gib].load(Ordering::Acquire) {
+        SHARED => find_fixed(p),
+        idx => idx,
+    }
+}
+
+/// GiB indices `[first, last]` of OWNER that `[base, base+len)` touches (`len` > 0).
+fn gibs(base: usize, len: usize) -> std::ops::RangeInclusive<usize> {
+    (base >> CHUNK_SHIFT)..=((base + len - 1) >> CHUNK_SHIFT)
+}
+
+/// Maps a live map for `len` bytes: its address, length in words and in bytes.
+fn new_live_map(len: usize) -> Option<(usize, usize, usize)> {
+    let words = (len >> SLOT_SHIFT).div_ceil(64);
+    let map_bytes = (words * 8).next_multiple_of(sys::page_size());
+    let live = sys::reserve(map_bytes, sys::page_size()).ok()?;
+    if sys::map_anon_rw(live, map_bytes).is_err() {
+        sys::unmap(live, map_bytes);
+        return None;
+    }
+    Some((live, words, map_bytes))
+}
+
+/// Fills chunk `idx` in; the caller holds `TABLE_LOCK` and publishes it in OWNER after.
+fn fill(idx: usize, base: usize, len: usize, slot: u32, file_off: u64, live: (usize, usize)) {
+    let c = &CHUNKS[idx];
+    c.base.store(base, Ordering::Relaxed);
+    c.len.store(len, Ordering::Relaxed);
+    c.slot.store(slot, Ordering::Relaxed);
+    c.file_off.store(file_off, Ordering::Relaxed);
+    c.live_len.store(live.1, Ordering::Relaxed);
+    c.live.store(live.0 as *mut AtomicU64, Ordering::Release);
+}
+
+fn free_chunk_index() -> Option<usize> {
+    (1..MAX_CHUNKS).find(|&i| CHUNKS[i].len.load(Ordering::Relaxed) == 0)
+}
+
+/// Enters a caller's region `[base, base+len)` (page-aligned, non-empty) for `slot`.
+/// `Err(Invalid)` when it overlaps memory of any kind or lies beyond the mapped range.
+pub fn register_fixed(base: usize, len: usize, slot: u32) -> Result<u16, Error> {
+    debug_assert!(len > 0 && base % sys::page_size() == 0 && len % sys::page_size() == 0);
+    let end = base.checked_add(len).ok_or(Error::Invalid)?;
+    if (end - 1) >> CHUNK_SHIFT >= OWNER_LEN {
+        return Err(Error::Invalid);
+    }
+    let (live, words, map_bytes) = new_live_map(len).ok_or(Error::Mmap)?;
+    let _g = TABLE_LOCK.lock();
+    let overlaps = gibs(base, len).any(|g| match OWNER[g].load(Ordering::Relaxed) {
+        0 => false,
+        SHARED => false,
+        // A 1 GiB chunk fills its GiBs; a fixed one is checked below.
+        i => !CHUNKS[i as usize].fixed.load(Ordering::Relaxed),
+    }) || FIXED.iter().any(|f| {
+        let i = f.load(Ordering::Relaxed);
+        i != 0 && {
+            let c = &CHUNKS[i as usize];
+            base < c.end() && c.base.load(Ordering::Relaxed) < end
+        }
+    });
+    let entry = FIXED.iter().position(|f| f.load(Ordering::Relaxed) == 0);
+    let (idx, entry) = match (overlaps, free_chunk_index(), entry) {
+        (false, Some(idx), Some(entry)) => (idx, entry),
+        (o, _, _) => {
+            sys::unmap(live, map_bytes);
+            return Err(if o { Error::Invalid } else { Error::TooMany });
+        }
+    };
+    fill(idx, base, len, slot, 0, (live, words));
+    CHUNKS[idx].fixed.store(true, Ordering::Relaxed);
+    // In the list before any GiB says SHARED, so a search always finds it.
+    FIXED[entry].store(idx as u16, Ordering::Release);
+    FIXED_USED.fetch_max(entry + 1, Ordering::AcqRel);
+    for g in gibs(base, len) {
+        let o = &OWNER[g];
+        let v = if o.load(Ordering::Relaxed) == 0 {
+            idx as u16
+        } else {
+            SHARED
+        };
+        o.store(v, Ordering::Release);
+    }
+    Ok(idx as u16)
+}
+
+/// What OWNER[g] should hold given the fixed chunks other than `gone`.
+fn fixed_owner_of(g: usize, gone: u16) -> u16 {
+    let (lo, hi) = (g << CHUNK_SHIFT, (g + 1) << CHUNK_SHIFT);
+    let mut found = 0;
+    for f in &FIXED {
+        let i = f.load(Ordering::Relaxed);
+        if i == 0 || i == gone {
+            continue;
+        }
+        let c = &CHUNKS[i as usize];
+        if c.base.load(Ordering::Relaxed) < hi && lo < c.end() {
+            if found != 0 {
+                return SHARED;
+            }
+            found = i;
+        }
+    }
+    found
 }
 
 /// Enters `[base, base+len)` (1 GiB aligned and sized) into the ownership map for `slot`.
@@ -138,27 +275,18 @@ pub fn register(base: usize, len: usize, slot: u32, file_off: u64) -> Option<u16
     if (base + len) >> CHUNK_SHIFT > OWNER_LEN {
         return None;
     }
-    let words = (len >> SLOT_SHIFT).div_ceil(64);
-    let map_bytes = (words * 8).next_multiple_of(sys::page_size());
-    let live = sys::reserve(map_bytes, sys::page_size()).ok()?;
-    if sys::map_anon_rw(live, map_bytes).is_err() {
-        sys::unmap(live, map_bytes);
-        return None;
-    }
+    let (live, words, map_bytes) = new_live_map(len)?;
     let _g = TABLE_LOCK.lock();
-    let Some(idx) = (1..MAX_CHUNKS).find(|&i| CHUNKS[i].len.load(Ordering::Relaxed) == 0) else {
+    // A GiB already claimed (a fixed region over memory the caller gave back) stays its.
+    let taken = gibs(base, len).any(|g| OWNER[g].load(Ordering::Relaxed) != 0);
+    let Some(idx) = free_chunk_index().filter(|_| !taken) else {
         sys::unmap(live, map_bytes);
         return None;
     };
-    let c = &CHUNKS[idx];
-    c.base.store(base, Ordering::Relaxed);
-    c.len.store(len, Ordering::Relaxed);
-    c.slot.store(slot, Ordering::Relaxed);
-    c.file_off.store(file_off, Ordering::Relaxed);
-    c.live_len.store(words, Ordering::Relaxed);
-    c.live.store(live as *mut AtomicU64, Ordering::Release);
-    for o in &OWNER[(base >> CHUNK_SHIFT)..((base + len) >> CHUNK_SHIFT)] {
-        o.store(idx as u16, Ordering::Release);
+    fill(idx, base, len, slot, file_off, (live, words));
+    CHUNKS[idx].fixed.store(false, Ordering::Relaxed);
+    for g in gibs(base, len) {
+        OWNER[g].store(idx as u16, Ordering::Release);
     }
     Some(idx as u16)
 }
@@ -170,8 +298,17 @@ pub fn unregister(idx: u16) {
     let c = &CHUNKS[idx as usize];
     let base = c.base.load(Ordering::Relaxed);
     let len = c.len.load(Ordering::Relaxed);
-    for o in &OWNER[(base >> CHUNK_SHIFT)..((base + len) >> CHUNK_SHIFT)] {
-        o.store(0, Ordering::Release);
+    if c.fixed.load(Ordering::Relaxed) {
+        for g in gibs(base, len) {
+            OWNER[g].store(fixed_owner_of(g, idx), Ordering::Release);
+        }
+        if let Some(f) = FIXED.iter().find(|f| f.load(Ordering::Relaxed) == idx) {
+            f.store(0, Ordering::Release);
+        }
+    } else {
+        for g in gibs(base, len) {
+            OWNER[g].store(0, Ordering::Release);
+        }
     }
     let live = c.live.swap(std::ptr::null_mut(), Ordering::AcqRel);
     let words = c.live_len.swap(0, Ordering::Relaxed);

@@ -11,6 +11,7 @@ use std::ffi::{CStr, CString};
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
 use super::{boundary, set_errno};
+use crate::arena;
 use crate::error::{
     self, Error, MEMKIND_ERROR_INVALID, MEMKIND_ERROR_UNAVAILABLE, MEMKIND_SUCCESS,
 };
@@ -429,7 +430,9 @@ pub unsafe extern "C" fn memkind_create_pmem_with_config(
     })
 }
 
-/// Kinds over a caller-supplied region are not provided by this build.
+/// Creates a kind allocating inside `[addr, addr+size)`, which stays the caller's and must
+/// stay mapped until the kind is destroyed. `MEMKIND_ERROR_INVALID` for NULL arguments, a
+/// region without one whole page, or one overlapping memory of another kind.
 #[no_mangle]
 pub unsafe extern "C" fn memkind_create_fixed(
     addr: *mut c_void,
@@ -437,10 +440,16 @@ pub unsafe extern "C" fn memkind_create_fixed(
     kind: *mut memkind_t,
 ) -> c_int {
     boundary(|| {
-        if addr.is_null() || size == 0 || kind.is_null() {
-            MEMKIND_ERROR_INVALID
-        } else {
-            MEMKIND_ERROR_UNAVAILABLE
+        if addr.is_null() || kind.is_null() {
+            return MEMKIND_ERROR_INVALID;
+        }
+        match kind::fixed::create(addr as usize, size) {
+            Ok(slot) => {
+                // SAFETY: kind is a non-NULL out-pointer; written only on success.
+                unsafe { *kind = slot.handle() as memkind_t };
+                MEMKIND_SUCCESS
+            }
+            Err(e) => e.code(),
         }
     })
 }
@@ -471,36 +480,87 @@ pub extern "C" fn memkind_get_capacity(kind: memkind_t) -> libc::ssize_t {
     })
 }
 
-/// Statistics are not provided by this build.
+/// Refreshes the statistics `memkind_get_stat` reports; they do not change otherwise.
 #[no_mangle]
 pub extern "C" fn memkind_update_cached_stats() -> c_int {
-    MEMKIND_ERROR_UNAVAILABLE
+    boundary(|| {
+        if arena::refresh_stats() {
+            MEMKIND_SUCCESS
+        } else {
+            error::MEMKIND_ERROR_OPERATION_FAILED
+        }
+    })
 }
 
-/// Statistics are not provided by this build.
+/// Writes a statistic of `kind` (NULL: of the whole library) as of the last
+/// `memkind_update_cached_stats` to `*value`. `MEMKIND_ERROR_INVALID` for an unknown
+/// statistic, a destroyed or foreign kind, or a NULL `value`; a static kind the machine
+/// lacks has 0.
 #[no_mangle]
 pub unsafe extern "C" fn memkind_get_stat(
     kind: memkind_t,
     stat: memkind_stat_type_arg,
     value: *mut usize,
 ) -> c_int {
-    let _ = (kind, stat);
-    if value.is_null() {
-        MEMKIND_ERROR_INVALID
-    } else {
-        MEMKIND_ERROR_UNAVAILABLE
-    }
+    boundary(|| {
+        let stat = match stat {
+            0 => arena::Stat::Resident,
+            1 => arena::Stat::Active,
+            2 => arena::Stat::Allocated,
+            _ => return MEMKIND_ERROR_INVALID,
+        };
+        if value.is_null() {
+            return MEMKIND_ERROR_INVALID;
+        }
+        let v = if kind.is_null() {
+            arena::total_stat(stat)
+        } else {
+            match kind::slot_of_handle(kind as *const c_void) {
+                Some(slot) if slot.is_live() || statics::is_static(slot) => kind::stat(slot, stat),
+                _ => return MEMKIND_ERROR_INVALID,
+            }
+        };
+        match v {
+            Some(v) => {
+                // SAFETY: value is a non-NULL out-pointer; written only on success.
+                unsafe { *value = v };
+                MEMKIND_SUCCESS
+            }
+            None => error::MEMKIND_ERROR_OPERATION_FAILED,
+        }
+    })
 }
 
-/// Statistics are not provided by this build.
+/// jemalloc's option letter for each `MEMKIND_STAT_PRINT_*` flag, lowest bit first.
+const STAT_PRINT_LETTERS: [u8; 9] = *b"Jgmdablxe";
+
+/// Prints the allocator's statistics through `write_cb(cbopaque, text)` (NULL: to stderr).
+/// `MEMKIND_ERROR_INVALID` for option bits memkind does not define.
 #[no_mangle]
 pub unsafe extern "C" fn memkind_stats_print(
     write_cb: Option<unsafe extern "C" fn(*mut c_void, *const c_char)>,
     cbopaque: *mut c_void,
     opts: memkind_stat_print_opt_arg,
 ) -> c_int {
-    let _ = (write_cb, cbopaque, opts);
-    MEMKIND_ERROR_UNAVAILABLE
+    boundary(|| {
+        if opts >> STAT_PRINT_LETTERS.len() != 0 {
+            return MEMKIND_ERROR_INVALID;
+        }
+        let mut letters = [0u8; STAT_PRINT_LETTERS.len() + 1];
+        let mut n = 0;
+        for (bit, &l) in STAT_PRINT_LETTERS.iter().enumerate() {
+            if opts & (1 << bit) != 0 {
+                letters[n] = l;
+                n += 1;
+            }
+        }
+        let Ok(opts) = CStr::from_bytes_until_nul(&letters) else {
+            return MEMKIND_ERROR_INVALID;
+        };
+        // SAFETY: the caller of memkind_stats_print passes a callback for its cbopaque.
+        unsafe { arena::print_stats(write_cb, cbopaque, opts) };
+        MEMKIND_SUCCESS
+    })
 }
 
 /// 0 when files in `pmem_dir` can be mapped with MAP_SYNC (a DAX file system).
@@ -650,9 +710,16 @@ pub extern "C" fn memkind_malloc_usable_size(kind: memkind_t, ptr: *mut c_void) 
     })
 }
 
-/// Returns NULL: this build never moves a block to defragment.
+/// Moves `ptr` within its kind when that helps free a fragmented page, and returns the new
+/// address (the old one is freed); NULL when the block stays where it is, for NULL, and for
+/// a pointer no kind allocated. `kind` may be NULL: the owning kind is always used.
 #[no_mangle]
 pub extern "C" fn memkind_defrag_reallocate(kind: memkind_t, ptr: *mut c_void) -> *mut c_void {
-    let _ = (kind, ptr);
-    std::ptr::null_mut()
+    let _ = kind;
+    boundary(|| {
+        if ptr.is_null() {
+            return std::ptr::null_mut();
+        }
+        kind::defrag(ptr).unwrap_or(std::ptr::null_mut())
+    })
 }

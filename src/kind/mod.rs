@@ -8,6 +8,7 @@
 
 pub mod cache;
 pub mod file;
+pub mod fixed;
 pub mod fork;
 pub mod space;
 pub mod statics;
@@ -54,6 +55,8 @@ pub struct Slot {
     /// Limit on committed bytes (0 = only the file system limits).
     pub max_bytes: AtomicUsize,
     pub committed: AtomicUsize,
+    /// Size given to `memkind_create_fixed`; 0 for every other kind.
+    pub fixed_size: AtomicUsize,
     pub space: spin::Mutex<Space>,
 }
 
@@ -70,6 +73,7 @@ impl Slot {
             fd: AtomicI32::new(-1),
             max_bytes: AtomicUsize::new(0),
             committed: AtomicUsize::new(0),
+            fixed_size: AtomicUsize::new(0),
             space: spin::Mutex::new(Space::new()),
         }
     }
@@ -84,6 +88,17 @@ impl Slot {
 
     pub fn is_file(&self) -> bool {
         self.fd.load(Ordering::Relaxed) >= 0
+    }
+
+    /// Whether the kind lives in a caller's region (`memkind_create_fixed`).
+    pub fn is_fixed(&self) -> bool {
+        self.fixed_size.load(Ordering::Relaxed) != 0
+    }
+
+    /// Whether the kind's space is bounded, so a failed allocation is worth a retry after
+    /// giving cached pages back.
+    fn bounded(&self) -> bool {
+        self.is_file() || self.is_fixed()
     }
 
     fn hooks(&'static self) -> &'static extent_hooks_t {
@@ -319,7 +334,7 @@ fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
     if !p.is_null() {
         return Ok(record(slot, p));
     }
-    if slot.is_file() {
+    if slot.bounded() {
         slot.reclaim();
         let p = slot.raw_alloc(size, extra);
         if !p.is_null() {
@@ -430,7 +445,7 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
         target.flags()
     };
     let mut q = unsafe { arena::realloc(p, size, flags) };
-    if q.is_null() && target.is_file() {
+    if q.is_null() && target.bounded() {
         target.reclaim();
         // SAFETY: as above; p is still live after a failed rallocx.
         q = unsafe { arena::realloc(p, size, flags) };
@@ -455,12 +470,19 @@ pub fn destroy(slot: &'static Slot) -> Result<()> {
     {
         return Err(Error::Invalid);
     }
-    file::teardown(slot);
+    if slot.is_fixed() {
+        fixed::teardown(slot);
+    } else {
+        file::teardown(slot);
+    }
     Ok(())
 }
 
 /// Bytes the kind can hold at most, as `memkind_get_capacity` reports.
 pub fn capacity(slot: &Slot) -> Option<u64> {
+    if slot.is_fixed() {
+        return Some(slot.fixed_size.load(Ordering::Relaxed) as u64);
+    }
     if slot.is_file() {
         let max = slot.max_bytes.load(Ordering::Relaxed);
         if max != 0 {
@@ -472,4 +494,69 @@ pub fn capacity(slot: &Slot) -> Option<u64> {
         return statics::capacity(slot.id);
     }
     Some(sys::total_ram())
+}
+
+/// A statistic of one kind, summed over its arenas as of the last refresh
+/// (`arena::refresh_stats`); 0 for a kind without arenas (a static kind not started).
+pub fn stat(slot: &Slot, stat: arena::Stat) -> Option<usize> {
+    let n = slot.narenas.load(Ordering::Acquire) as usize;
+    slot.arenas[..n].iter().try_fold(0usize, |sum, a| {
+        Some(sum + arena::arena_stat(a.load(Ordering::Relaxed), stat)?)
+    })
+}
+
+/// Whether moving a block out of its slab helps: the slab is not the one new blocks are
+/// taken from, has free regions, and is no fuller than the average slab of its size class,
+/// so draining it lets a page go back while the block lands in a fuller slab.
+fn worth_moving(p: usize, u: &arena::Utilization) -> bool {
+    if u.nregs <= 1 || u.nfree == 0 || u.bin_nregs == 0 {
+        return false; // a large block, a full slab, or no statistics
+    }
+    if u.slabcur != 0 && (u.slabcur..u.slabcur + u.size).contains(&p) {
+        return false;
+    }
+    let used_here = u.nregs - u.nfree;
+    let slabs = u.bin_nregs / u.nregs;
+    let used_in_bin = u.bin_nregs - u.bin_nfree;
+    used_here * slabs <= used_in_bin
+}
+
+/// `memkind_defrag_reallocate`: moves a live small block within its kind (and arena) when
+/// that helps empty a sparse slab; the contents move along. None when it stays, and for
+/// any pointer that is not the start of a live block.
+// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn defrag(p: *mut c_void) -> Option<*mut c_void> {
+    let Owner::Live(slot, c) = owner(p) else {
+        return None;
+    };
+    if !c.is_live(p as usize) {
+        return None;
+    }
+    // SAFETY: the live map shows p is the start of a live block.
+    let u = unsafe { arena::utilization(p) }?;
+    if !worth_moving(p as usize, &u) {
+        return None;
+    }
+    // SAFETY: as above.
+    let (a, size) = unsafe { (arena::arena_of(p)?, arena::usable_size(p)) };
+    // Past the thread cache both ways: a cached region would likely be in the sparse slab,
+    // and a cached free would keep that slab from draining.
+    let q = arena::alloc(size, arena::flags(a, false));
+    if q.is_null() {
+        return None;
+    }
+    if !c.claim(p as usize) {
+        // Freed by another thread meanwhile: nothing to move.
+        // SAFETY: q is the live block just allocated.
+        unsafe { arena::free(q, arena::free_flags(None)) };
+        return None;
+    }
+    // SAFETY: both blocks are live, `size` bytes long (same size class), and distinct; the
+    // claim makes p ours alone until it is freed.
+    unsafe {
+        std::ptr::copy_nonoverlapping(p as *const u8, q as *mut u8, size);
+        arena::free(p, arena::free_flags(None));
+    }
+    Some(record(slot, q))
 }

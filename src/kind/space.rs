@@ -7,6 +7,10 @@
 //! jemalloc commits it and punched out when it decommits, so a full file system means a
 //! failed allocation, never SIGBUS, and freed memory goes back to the file system.
 //!
+//! A fixed kind's space is the caller's region alone: it never grows, is never unmapped,
+//! and its pages are never decommitted or purged (the memory may be a file mapping or a
+//! static array, where `madvise` would not give zeros, and it stays the caller's).
+//!
 //! The hooks run inside jemalloc with its locks held: they never allocate and never panic.
 
 use std::os::raw::{c_uint, c_void};
@@ -28,6 +32,8 @@ pub struct Space {
     file_len: u64,
     /// Size of the next chunk to reserve.
     pub chunk_len: usize,
+    /// The one chunk is a caller's region (`memkind_create_fixed`).
+    fixed: bool,
 }
 
 impl Default for Space {
@@ -45,7 +51,18 @@ impl Space {
             end: 0,
             file_len: 0,
             chunk_len: CHUNK_ALIGN,
+            fixed: false,
         }
+    }
+
+    /// Makes registered chunk `idx`, a caller's region, this kind's whole space.
+    pub fn set_fixed(&mut self, idx: u16, base: usize, len: usize) {
+        debug_assert_eq!(self.nchunks, 0);
+        self.chunks[0] = idx;
+        self.nchunks = 1;
+        self.bump = base;
+        self.end = base + len;
+        self.fixed = true;
     }
 
     pub fn chunks(&self) -> &[u16] {
@@ -81,7 +98,7 @@ impl Space {
     /// Adds a chunk of at least `want` bytes, halving down to `min` when address space is
     /// short.
     fn grow(&mut self, slot: &Slot, want: usize) -> Option<()> {
-        if self.nchunks == MAX_KIND_CHUNKS {
+        if self.nchunks == MAX_KIND_CHUNKS || self.fixed {
             return None;
         }
         let fd = slot.fd.load(Ordering::Relaxed);
@@ -141,7 +158,8 @@ impl Space {
         Ok(())
     }
 
-    /// Unregisters and unmaps every chunk; the kind's file is closed by the caller.
+    /// Unregisters and unmaps every chunk (a fixed region is only unregistered); the
+    /// kind's file is closed by the caller.
     pub fn release(&mut self) {
         for &idx in self.chunks() {
             let c = chunk::get(idx);
@@ -150,7 +168,9 @@ impl Space {
                 c.len.load(Ordering::Relaxed),
             );
             chunk::unregister(idx);
-            sys::unmap(base, len);
+            if !self.fixed {
+                sys::unmap(base, len);
+            }
         }
         *self = Space::new();
     }
@@ -256,9 +276,14 @@ unsafe extern "C" fn hook_alloc(
             space.uncarve(addr, size);
             return std::ptr::null_mut();
         }
-        // SAFETY: as above.
+        // SAFETY: jemalloc passes valid in/out flags; a fixed range lies in the caller's
+        // region, which the kind may write, and holds whatever the caller left there.
         unsafe {
-            *zero = true;
+            if !slot.is_fixed() {
+                *zero = true;
+            } else if *zero {
+                std::ptr::write_bytes(addr as *mut u8, 0, size);
+            }
             *commit_p = want_commit || !file;
         }
         addr as *mut c_void
@@ -298,10 +323,12 @@ range_hook!(
     /// dropped, refaulting them could hit an empty pool (SIGBUS).
     hook_purge_forced,
     |slot, start, len| slot.is_file()
+        || slot.is_fixed()
         || statics::huge_page(slot.id).is_some()
         || !sys::discard(start, len)
 );
 range_hook!(hook_purge_lazy, |slot, start, len| slot.is_file()
+    || slot.is_fixed()
     || statics::huge_page(slot.id).is_some()
     || !sys::discard_lazy(start, len));
 
