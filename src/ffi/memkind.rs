@@ -699,15 +699,7 @@ pub extern "C" fn memkind_free(kind: memkind_t, ptr: *mut c_void) {
 #[no_mangle]
 pub extern "C" fn memkind_malloc_usable_size(kind: memkind_t, ptr: *mut c_void) -> usize {
     let _ = kind;
-    boundary(|| {
-        if ptr.is_null() {
-            return 0;
-        }
-        kind::usable_size(ptr).unwrap_or_else(|| {
-            kind::report_foreign("memkind_malloc_usable_size", ptr);
-            0
-        })
-    })
+    boundary(|| kind::usable_size_or_report("memkind_malloc_usable_size", ptr))
 }
 
 /// Moves `ptr` within its kind when that helps free a fragmented page, and returns the new

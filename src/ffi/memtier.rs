@@ -32,6 +32,17 @@ const MEMORY_MAGIC: u64 = 0x6d74_6d65_6d6f_7279;
 
 /// Collects tiers and settings for `memtier_builder_construct_memtier_memory`.
 pub struct memtier_builder {
+    _private: [u8; 0],
+}
+
+/// Tiers and a policy, as built by `memtier_builder_construct_memtier_memory`.
+pub struct memtier_memory {
+    _private: [u8; 0],
+}
+
+/// What a `memtier_builder *` points at.
+#[repr(C)]
+struct Builder {
     magic: u64,
     policy: PolicyKind,
     tiers: Vec<(&'static Slot, u32)>,
@@ -39,8 +50,9 @@ pub struct memtier_builder {
     tuning: Tuning,
 }
 
-/// Tiers and a policy, as built by `memtier_builder_construct_memtier_memory`.
-pub struct memtier_memory {
+/// What a `memtier_memory *` points at.
+#[repr(C)]
+struct Memory {
     magic: u64,
     policy: Policy,
     kinds: [&'static Slot; MAX_TIERS],
@@ -59,18 +71,43 @@ pub(crate) fn forget_kind(slot: &Slot) {
     counter(slot).reset();
 }
 
+/// The API object at `p` if its magic word (first field) says it is live.
+///
+/// # Safety
+/// `p` is NULL or came from `Box::into_raw` of a `#[repr(C)]` `T` that starts with its
+/// magic word.
+unsafe fn live<'a, T>(p: *mut T, magic: u64) -> Option<&'a mut T> {
+    // SAFETY: per the contract; the magic word catches a deleted object in most cases.
+    (!p.is_null() && unsafe { *(p as *const u64) } == magic).then(|| unsafe { &mut *p })
+}
+
+/// Frees a live API object and clears its magic word, so a second delete is ignored.
+///
+/// # Safety
+/// As for [`live`].
+unsafe fn delete<T>(p: *mut T, magic: u64) {
+    // SAFETY: per the contract.
+    if unsafe { live(p, magic) }.is_some() {
+        // SAFETY: p is a live boxed T that starts with its magic word.
+        unsafe {
+            *(p as *mut u64) = 0;
+            drop(Box::from_raw(p));
+        }
+    }
+}
+
 /// # Safety
 /// `m` is NULL or a pointer returned by `memtier_builder_construct_memtier_memory`.
-unsafe fn memory<'a>(m: *mut memtier_memory) -> Option<&'a memtier_memory> {
-    // SAFETY: per the contract; the magic word catches a deleted object in most cases.
-    unsafe { m.as_ref() }.filter(|m| m.magic == MEMORY_MAGIC)
+unsafe fn memory<'a>(m: *mut memtier_memory) -> Option<&'a Memory> {
+    // SAFETY: per the contract.
+    unsafe { live(m.cast::<Memory>(), MEMORY_MAGIC) }.map(|m| &*m)
 }
 
 /// # Safety
 /// `b` is NULL or a pointer returned by `memtier_builder_new`.
-unsafe fn builder<'a>(b: *mut memtier_builder) -> Option<&'a mut memtier_builder> {
-    // SAFETY: per the contract; the magic word catches a deleted object in most cases.
-    unsafe { b.as_mut() }.filter(|b| b.magic == BUILDER_MAGIC)
+unsafe fn builder<'a>(b: *mut memtier_builder) -> Option<&'a mut Builder> {
+    // SAFETY: per the contract.
+    unsafe { live(b.cast::<Builder>(), BUILDER_MAGIC) }
 }
 
 fn slot(kind: memkind_t) -> Option<&'static Slot> {
@@ -127,7 +164,7 @@ fn realloc_in(target: &'static Slot, p: *mut c_void, size: usize, func: &str) ->
     }
 }
 
-impl memtier_memory {
+impl Memory {
     fn pick(&self, size: usize) -> &'static Slot {
         let i = self.policy.choose(size, |i| counter(self.kinds[i]).sum());
         self.kinds[i]
@@ -143,27 +180,22 @@ pub extern "C" fn memtier_builder_new(policy: memtier_policy_t_arg) -> *mut memt
             1 => PolicyKind::DynamicThreshold,
             _ => return std::ptr::null_mut(),
         };
-        Box::into_raw(Box::new(memtier_builder {
+        Box::into_raw(Box::new(Builder {
             magic: BUILDER_MAGIC,
             policy,
             tiers: Vec::new(),
             thresholds: [None; 3 * (MAX_TIERS - 1)],
             tuning: Tuning::default(),
         }))
+        .cast()
     })
 }
 
 /// Deletes a builder; memory objects built from it stay valid.
 #[no_mangle]
 pub unsafe extern "C" fn memtier_builder_delete(builder: *mut memtier_builder) {
-    boundary(|| {
-        // SAFETY: builder is NULL or from memtier_builder_new.
-        if unsafe { self::builder(builder) }.is_some() {
-            // SAFETY: checked above to be a live builder we boxed.
-            let mut b = unsafe { Box::from_raw(builder) };
-            b.magic = 0;
-        }
-    })
+    // SAFETY: builder is NULL or from memtier_builder_new.
+    boundary(|| unsafe { delete(builder.cast::<Builder>(), BUILDER_MAGIC) })
 }
 
 /// Adds `kind` with weight `kind_ratio`; 0 on success, -1 for a NULL builder, an unusable
@@ -218,25 +250,20 @@ pub unsafe extern "C" fn memtier_builder_construct_memtier_memory(
         for (k, t) in kinds.iter_mut().zip(&b.tiers) {
             *k = t.0;
         }
-        Box::into_raw(Box::new(memtier_memory {
+        Box::into_raw(Box::new(Memory {
             magic: MEMORY_MAGIC,
             policy,
             kinds,
         }))
+        .cast()
     })
 }
 
 /// Deletes a memory object; blocks allocated through it stay valid.
 #[no_mangle]
 pub unsafe extern "C" fn memtier_delete_memtier_memory(memory: *mut memtier_memory) {
-    boundary(|| {
-        // SAFETY: memory is NULL or from memtier_builder_construct_memtier_memory.
-        if unsafe { self::memory(memory) }.is_some() {
-            // SAFETY: checked above to be a live memory object we boxed.
-            let mut m = unsafe { Box::from_raw(memory) };
-            m.magic = 0;
-        }
-    })
+    // SAFETY: memory is NULL or from memtier_builder_construct_memtier_memory.
+    boundary(|| unsafe { delete(memory.cast::<Memory>(), MEMORY_MAGIC) })
 }
 
 /// Sets a DYNAMIC_THRESHOLD parameter: `policy.dynamic_threshold.thresholds[ID].val|min|max`
@@ -484,15 +511,7 @@ pub unsafe extern "C" fn memtier_kind_posix_memalign(
 /// Usable bytes of a block; 0 for NULL or a pointer no kind owns.
 #[no_mangle]
 pub extern "C" fn memtier_usable_size(ptr: *mut c_void) -> usize {
-    boundary(|| {
-        if ptr.is_null() {
-            return 0;
-        }
-        kind::usable_size(ptr).unwrap_or_else(|| {
-            kind::report_foreign("memtier_usable_size", ptr);
-            0
-        })
-    })
+    boundary(|| kind::usable_size_or_report("memtier_usable_size", ptr))
 }
 
 /// Frees a block of any kind and uncounts it.

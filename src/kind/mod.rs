@@ -409,6 +409,17 @@ pub fn usable_size(p: *const c_void) -> Option<usize> {
     }
 }
 
+/// [`usable_size`] for the C API: 0 for NULL, 0 and a report for a pointer no kind owns.
+pub fn usable_size_or_report(func: &str, p: *const c_void) -> usize {
+    if p.is_null() {
+        return 0;
+    }
+    usable_size(p).unwrap_or_else(|| {
+        report_foreign(func, p);
+        0
+    })
+}
+
 pub fn detect(p: *const c_void) -> Option<&'static Slot> {
     match owner(p) {
         Owner::Live(s, c) if c.is_live(p as usize) => Some(s),
