@@ -46,8 +46,10 @@ pub fn slot_by_id(id: u32) -> Option<&'static Slot> {
         .and_then(|i| SLOTS.get(i))
 }
 
-fn take_slot() -> Option<&'static Slot> {
-    let start = CURSOR.load(Ordering::Relaxed);
+/// Claims a free slot of `SLOTS`, searching from `cursor` on. File and fixed kinds share
+/// the table but each rotate their own cursor.
+pub(crate) fn take_slot(cursor: &AtomicUsize) -> Option<&'static Slot> {
+    let start = cursor.load(Ordering::Relaxed);
     for k in 0..MAX_KINDS {
         let i = (start + k) % MAX_KINDS;
         let s = &SLOTS[i];
@@ -55,7 +57,7 @@ fn take_slot() -> Option<&'static Slot> {
             .compare_exchange(STATE_FREE, STATE_BUSY, Ordering::AcqRel, Ordering::Relaxed)
             .is_ok()
         {
-            CURSOR.store(i + 1, Ordering::Relaxed);
+            cursor.store(i + 1, Ordering::Relaxed);
             return Some(s);
         }
     }
@@ -74,7 +76,7 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
         crate::ffi::set_errno(e);
         Error::Invalid
     })?;
-    let Some(slot) = take_slot() else {
+    let Some(slot) = take_slot(&CURSOR) else {
         sys::close(fd);
         return Err(Error::TooMany);
     };

@@ -17,21 +17,6 @@ use crate::sys;
 /// handle late keeps stale handles detectable longer).
 static CURSOR: AtomicUsize = AtomicUsize::new(0);
 
-fn take_slot() -> Option<&'static Slot> {
-    let n = file::SLOTS.len();
-    let start = CURSOR.load(Ordering::Relaxed);
-    (0..n).map(|k| (start + k) % n).find_map(|i| {
-        let s = &file::SLOTS[i];
-        s.state
-            .compare_exchange(STATE_FREE, STATE_BUSY, Ordering::AcqRel, Ordering::Relaxed)
-            .ok()
-            .map(|_| {
-                CURSOR.store(i + 1, Ordering::Relaxed);
-                s
-            })
-    })
-}
-
 /// Creates a kind over `[addr, addr+size)`. `Err(Invalid)` when the region holds no whole
 /// page or overlaps memory of a kind (including another fixed kind).
 pub fn create(addr: usize, size: usize) -> Result<&'static Slot> {
@@ -42,7 +27,7 @@ pub fn create(addr: usize, size: usize) -> Result<&'static Slot> {
     if addr == 0 || top <= base {
         return Err(Error::Invalid);
     }
-    let slot = take_slot().ok_or(Error::TooMany)?;
+    let slot = file::take_slot(&CURSOR).ok_or(Error::TooMany)?;
     let idx = match chunk::register_fixed(base, top - base, slot.id) {
         Ok(idx) => idx,
         Err(e) => {
