@@ -33,7 +33,7 @@ install: lib
 	install -m 0644 include/memkind.h $(DESTDIR)$(INCDIR)/memkind.h
 	install -m 0644 include/memkind_memtier.h $(DESTDIR)$(INCDIR)/memkind_memtier.h
 	install -m 0644 include/hbwmalloc.h include/hbw_allocator.h $(DESTDIR)$(INCDIR)/
-	install -m 0644 include/pmem_allocator.h include/memkind_allocator.h include/fixed_allocator.h $(DESTDIR)$(INCDIR)/
+	install -m 0644 include/pmem_allocator.h include/memkind_allocator.h include/fixed_allocator.h include/memkind_allocator_detail.h $(DESTDIR)$(INCDIR)/
 	sed 's|@PREFIX@|$(PREFIX)|' pkgconfig/memkind.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/memkind.pc
 	$(if $(wildcard mk/pmem.mk),$(MAKE) pmem-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))
 	$(MAKE) memtier-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)

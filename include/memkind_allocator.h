@@ -12,29 +12,14 @@
 #ifndef LIBMEMKIND_MEMKIND_ALLOCATOR_H
 #define LIBMEMKIND_MEMKIND_ALLOCATOR_H
 
+#include "memkind_allocator_detail.h"
+
 #include <memkind.h>
 
-#include <cstddef>
-#include <limits>
-#include <new>
 #include <stdexcept>
-#include <type_traits>
-#include <utility>
 
 namespace libmemkind
 {
-
-/* Shared by the allocator headers; defined by whichever is included first. */
-#ifndef LIBMEMKIND_ALLOCATION_POLICY_DEFINED
-#define LIBMEMKIND_ALLOCATION_POLICY_DEFINED
-/* How eagerly freed memory of a file-backed kind goes back to the file system. */
-enum class allocation_policy
-{
-    DEFAULT = MEMKIND_MEM_USAGE_POLICY_DEFAULT,
-    CONSERVATIVE = MEMKIND_MEM_USAGE_POLICY_CONSERVATIVE,
-    MAX
-};
-#endif
 
 /* The static kinds, numbered as in memkind 1.14's memkind_allocator.h. */
 enum class kinds
@@ -105,115 +90,20 @@ inline memkind_t kind_of(kinds k)
 
 } // namespace detail
 
+/* A static kind lives as long as the program: the handle is the kind itself. */
 template <typename T>
-class allocator
+class allocator : public libmemkind::detail::allocator_base<allocator, T, memkind_t>
 {
+    using base = libmemkind::detail::allocator_base<allocator, T, memkind_t>;
+
 public:
-    using value_type = T;
-    using pointer = T *;
-    using const_pointer = const T *;
-    using reference = T &;
-    using const_reference = const T &;
-    using size_type = std::size_t;
-    using difference_type = std::ptrdiff_t;
-    using propagate_on_container_copy_assignment = std::true_type;
-    using propagate_on_container_move_assignment = std::true_type;
-    using propagate_on_container_swap = std::true_type;
-    using is_always_equal = std::false_type;
+    /* The base's copies and assignments from allocator<U> (rebinding). */
+    using base::base;
+    using base::operator=;
 
-    template <typename U>
-    struct rebind {
-        using other = allocator<U>;
-    };
-
-    explicit allocator(kinds kind) : kind_(detail::kind_of(kind))
+    explicit allocator(kinds kind) : base(detail::kind_of(kind))
     {}
-
-    allocator(const allocator &other) noexcept = default;
-
-    template <typename U>
-    allocator(const allocator<U> &other) noexcept : kind_(other.kind_)
-    {}
-
-    allocator(allocator &&other) noexcept = default;
-
-    template <typename U>
-    allocator(allocator<U> &&other) noexcept : kind_(other.kind_)
-    {}
-
-    allocator &operator=(const allocator &other) noexcept = default;
-
-    template <typename U>
-    allocator &operator=(const allocator<U> &other) noexcept
-    {
-        kind_ = other.kind_;
-        return *this;
-    }
-
-    allocator &operator=(allocator &&other) noexcept = default;
-
-    template <typename U>
-    allocator &operator=(allocator<U> &&other) noexcept
-    {
-        kind_ = other.kind_;
-        return *this;
-    }
-
-    ~allocator() = default;
-
-    T *allocate(std::size_t n) const
-    {
-        if (n == 0 || n > max_size())
-            throw std::bad_alloc();
-        void *p = memkind_malloc(kind_, n * sizeof(T));
-        if (!p)
-            throw std::bad_alloc();
-        return static_cast<T *>(p);
-    }
-
-    void deallocate(T *p, std::size_t) const noexcept
-    {
-        memkind_free(kind_, p);
-    }
-
-    template <typename U, typename... Args>
-    void construct(U *p, Args &&...args) const
-    {
-        ::new (static_cast<void *>(p)) U(std::forward<Args>(args)...);
-    }
-
-    template <typename U>
-    void destroy(U *p) const
-    {
-        p->~U();
-    }
-
-    std::size_t max_size() const noexcept
-    {
-        return std::numeric_limits<std::size_t>::max() / sizeof(T);
-    }
-
-    template <typename U, typename V>
-    friend bool operator==(const allocator<U> &a, const allocator<V> &b) noexcept;
-
-private:
-    template <typename U>
-    friend class allocator;
-
-    memkind_t kind_;
 };
-
-template <typename U, typename V>
-bool operator==(const allocator<U> &a, const allocator<V> &b) noexcept
-{
-    return a.kind_ == b.kind_;
-}
-
-template <typename U, typename V>
-bool operator!=(const allocator<U> &a, const allocator<V> &b) noexcept
-{
-    return !(a == b);
-}
 
 } // namespace static_kind
 } // namespace libmemkind
