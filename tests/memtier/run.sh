@@ -196,14 +196,15 @@ run_cmd() {
     rm -f "$pidfile"
     config_env "$label"
     # sh writes its pid and execs env, which execs the program: the pid stays the same.
-    # The subshell exits normally with the status, so bash reports no "Aborted" here.
+    # The subshell exits normally with the status, so bash reports no "Aborted" here,
+    # and its own report of the signal ("Segmentation fault") goes to /dev/null.
     (
         cd "${run_dir:-$work}" || exit 2
         timeout -k 5 "$timeout_s" sh -c 'echo $$ >"$0"; exec "$@"' "$pidfile" \
-            env "${cfg_env[@]}" "${extra_env[@]}" "$@"
+            env "${cfg_env[@]}" "${extra_env[@]}" "$@" <"$stdin" >"$out" 2>"$err"
         status=$?
         exit "$status"
-    ) <"$stdin" >"$out" 2>"$err" &
+    ) 2>/dev/null &
     bg=$!
     maps_seen=no
     if [ "$watch" = 1 ]; then
@@ -266,7 +267,8 @@ check_stats() {
         /^memtier: / {
             n++
             if ($0 !~ /^memtier: tier [0-9]+ (DRAM|KMEM_DAX|FS_DAX) allocs=[0-9]+ bytes=[0-9]+ peak=[0-9]+ fs_bytes=[0-9]+$/) {
-                bad = bad "malformed line \"" substr($0, 1, 120) "\"; "; next
+                if (!nbad++) bad = bad "malformed line \"" substr($0, 1, 120) "\"; "
+                next
             }
             t = $3 + 0; kind = $4
             for (i = 5; i <= 8; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0 }
@@ -286,7 +288,8 @@ check_stats() {
             if (label != "dram" && cnt[0] != cnt[1]) bad = bad cnt[0] " tier 0 lines but " cnt[1] " tier 1 lines; "
             if (allocs[0] == 0) bad = bad "tier 0 allocs=0 in all processes; "
             if (label != "dram" && allocs[1] == 0) bad = bad "tier 1 (FS_DAX) allocs=0 in all processes; "
-            if (bad != "") print "stats: " bad
+            if (nbad > 1) bad = bad nbad " malformed lines in all; "
+            if (bad != "") { sub(/; $/, "", bad); print "stats: " bad }
         }')
     [ -z "$msg" ] || problems+=("$msg")
 }
@@ -557,7 +560,8 @@ if selected config; then
         if [ ${#problems[@]} -eq 0 ]; then
             pass "$name" "$(describe_status "$rc"); ${msg:-message not checked}"
         else
-            fail "$name" "$(printf '%s; ' "${problems[@]}")"
+            msg=$(printf '%s; ' "${problems[@]}")
+            fail "$name" "${msg%; }"
             show "$err" 5
         fi
     }
