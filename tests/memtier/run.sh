@@ -175,12 +175,13 @@ has_file_tier() { case $1 in static | dynamic | loglevel | limit) return 0 ;; es
 
 # run_cmd LABEL TAG [--stdin FILE] [--watch] -- COMMAND...
 # Runs COMMAND (in $run_dir, with $extra_env added) under configuration LABEL with a
-# timeout. Sets rc, out, err ($work/TAG.out, .err) and maps_seen (yes/no: with --watch,
-# whether /proc/PID/maps showed "$tierdir/... (deleted)" while it ran).
+# timeout. Sets rc, out, err ($work/TAG.out, .err), secs (wall time) and maps_seen
+# (yes/no: with --watch, whether /proc/PID/maps showed "$tierdir/... (deleted)" while
+# it ran).
 extra_env=()
 run_dir=
 run_cmd() {
-    local label=$1 tag=$2 stdin=/dev/null watch=0 bg pid pidfile
+    local label=$1 tag=$2 stdin=/dev/null watch=0 bg pid pidfile t0
     shift 2
     while [ $# -gt 0 ]; do
         case $1 in
@@ -195,6 +196,7 @@ run_cmd() {
     pidfile=$work/$tag.pid
     rm -f "$pidfile"
     config_env "$label"
+    t0=$(date +%s%N)
     # sh writes its pid and execs env, which execs the program: the pid stays the same.
     # The subshell exits normally with the status, so bash reports no "Aborted" here,
     # and its own report of the signal ("Segmentation fault") goes to /dev/null.
@@ -221,6 +223,7 @@ run_cmd() {
     fi
     wait "$bg"
     rc=$?
+    secs=$(awk -v a="$t0" -v b="$(date +%s%N)" 'BEGIN { printf "%.1f s", (b - a) / 1e9 }')
     rm -f "$pidfile"
 }
 
@@ -329,7 +332,7 @@ program_test() {
         show "$err"
         return 1
     fi
-    pass "$name [plain]" "$(wc -l <"$plain_out") lines of output"
+    pass "$name [plain]" "$secs, $(wc -l <"$plain_out") lines of output"
     for label in $configs; do
         new_tierdir
         local w=()
@@ -341,7 +344,7 @@ program_test() {
         check_stats "$label" "$err"
         [ ${#w[@]} -gt 0 ] && [ "$crashed" = no ] && check_maps
         check_dir_empty
-        verdict "$name" "$label"
+        verdict "$name" "$label" "$secs"
         rm -rf "$tierdir"
         rm -f "$out"
     done
@@ -393,7 +396,7 @@ if selected sort && need sort sort awk; then
             else
                 note="failed cleanly: $(grep -i -m1 memory "$err" | cut -c1-100)"
             fi
-            verdict sort limit "$note"
+            verdict sort limit "$secs, $note"
             rm -rf "$tierdir"
         fi
     fi
@@ -419,6 +422,7 @@ if selected gcc && need gcc gcc awk; then
         mkdir -p "$d" && cp "$work/prog.c" "$d/prog.c"
         run_dir=$d
         run_cmd "$1" "gcc.$1.cc" -- gcc -O2 -g0 -c prog.c -o prog.o
+        cc_secs=$secs
         cc_rc=$rc
         cc_err=$err
         ld_rc=0
@@ -441,7 +445,7 @@ if selected gcc && need gcc gcc awk; then
         fail "gcc [plain]" "compile: $(describe_status "$cc_rc"), link: $(describe_status "$ld_rc"), program: $(describe_status "$prog_rc")"
         show "$cc_err"
     else
-        pass "gcc [plain]" "$(wc -c <"$work/gcc.plain/prog.o") bytes of object code"
+        pass "gcc [plain]" "compile $cc_secs, $(wc -c <"$work/gcc.plain/prog.o") bytes of object code"
         for label in $configs; do
             new_tierdir
             gcc_run "$label"
@@ -457,7 +461,7 @@ if selected gcc && need gcc gcc awk; then
             check_stats "$label" "$cc_err" "$ld_err"
             check_dir_empty
             err=$cc_err
-            verdict gcc "$label"
+            verdict gcc "$label" "compile $cc_secs"
             rm -rf "$tierdir" "$work/gcc.$label"
         done
     fi
@@ -499,7 +503,7 @@ if selected noconfig; then
         if [ "$mode" = reference ] && [ "$rc" -ne 0 ] && grep -q 'Missing MEMKIND_MEM_TIERS' "$err"; then
             xfail "$t [no MEMKIND_MEM_TIERS]" "memkind refuses to run without it"
         else
-            verdict "$t" "no MEMKIND_MEM_TIERS"
+            verdict "$t" "no MEMKIND_MEM_TIERS" "$secs"
         fi
     done
 fi
@@ -510,7 +514,7 @@ if selected loglevel && [ -s "$work/threads.plain.out" ]; then
     check_status "$rc"
     check_same "$work/threads.plain.out" "$out" stdout
     check_dir_empty
-    verdict threads loglevel "MEMKIND_MEM_TIERING_LOG_LEVEL=1, static"
+    verdict threads loglevel "$secs, MEMKIND_MEM_TIERING_LOG_LEVEL=1, static"
     rm -rf "$tierdir"
 fi
 
