@@ -258,15 +258,16 @@ check_maps() {
     [ "$maps_seen" = yes ] ||
         problems+=("/proc/PID/maps never showed $tierdir/... (deleted) while it ran")
 }
-# check_stats LABEL ERR_FILE...: the MEMKIND_MEM_TIERS_STATS=1 lines.
+# check_stats LABEL SETS ERR_FILE...: the MEMKIND_MEM_TIERS_STATS=1 lines.
 #   LABEL dram: every set is one DRAM tier; allocs > 0 in total.
 #   LABEL limit:BYTES: as for two tiers, and tier 1's peak and fs_bytes <= BYTES.
 #   otherwise: every set is tier 0 DRAM + tier 1 FS_DAX; both tiers allocs > 0 in total.
+#   SETS: how many processes print a set: N exactly, or N+ at least.
 check_stats() {
-    local label=$1 msg
-    shift
+    local label=$1 sets=$2 msg
+    shift 2
     [ "$mode" = reference ] && return 0 # memkind prints no statistics
-    msg=$(cat "$@" | awk -v label="$label" '
+    msg=$(cat "$@" | awk -v label="$label" -v sets="$sets" '
         /^memtier: / {
             n++
             if ($0 !~ /^memtier: tier [0-9]+ (DRAM|KMEM_DAX|FS_DAX) allocs=[0-9]+ bytes=[0-9]+ peak=[0-9]+ fs_bytes=[0-9]+$/) {
@@ -289,6 +290,8 @@ check_stats() {
         END {
             if (n == 0) { print "no \"memtier: tier\" lines on stderr"; exit }
             if (label != "dram" && cnt[0] != cnt[1]) bad = bad cnt[0] " tier 0 lines but " cnt[1] " tier 1 lines; "
+            else if (sets ~ /\+$/ ? cnt[0] < sets + 0 : cnt[0] != sets + 0)
+                bad = bad cnt[0] " sets of lines (processes), expected " sets "; "
             if (allocs[0] == 0) bad = bad "tier 0 allocs=0 in all processes; "
             if (label != "dram" && allocs[1] == 0) bad = bad "tier 1 (FS_DAX) allocs=0 in all processes; "
             if (nbad > 1) bad = bad nbad " malformed lines in all; "
@@ -314,11 +317,11 @@ verdict() {
 }
 
 # ---------------------------------------------------- one program under every config
-# program_test NAME WATCH(0/1) [--stdin FILE] -- COMMAND...: plain run, then every
-# configuration; stdout compared with the plain run's.
+# program_test NAME WATCH(0/1) SETS [--stdin FILE] -- COMMAND...: plain run, then
+# every configuration; stdout compared with the plain run's; SETS as for check_stats.
 program_test() {
-    local name=$1 watch=$2 label stdin_args=() plain_out
-    shift 2
+    local name=$1 watch=$2 sets=$3 label stdin_args=() plain_out
+    shift 3
     if [ "${1:-}" = --stdin ]; then
         stdin_args=(--stdin "$2")
         shift 2
@@ -341,7 +344,7 @@ program_test() {
         begin_checks
         check_status "$rc"
         check_same "$plain_out" "$out" stdout
-        check_stats "$label" "$err"
+        check_stats "$label" "$sets" "$err"
         [ ${#w[@]} -gt 0 ] && [ "$crashed" = no ] && check_maps
         check_dir_empty
         verdict "$name" "$label" "$secs"
@@ -358,7 +361,7 @@ if selected python3 && need python3 python3; then
     py=/usr/bin/python3
     [ -x "$py" ] || py=$(command -v python3)
     extra_env=(PYTHONMALLOC=malloc)
-    program_test python3 1 -- "$py" "$here/objects.py" 2000000
+    program_test python3 1 1 -- "$py" "$here/objects.py" 2000000
     extra_env=()
 fi
 
@@ -367,7 +370,7 @@ if selected sort && need sort sort awk; then
     if ! awk -v bytes=104857600 -f "$here/gen_sort_input.awk" >"$work/sort.in"; then
         fail "sort" "could not generate the input"
     else
-        program_test sort 1 -- sort "$work/sort.in"
+        program_test sort 1 1 -- sort "$work/sort.in"
         # the plain output itself: sorted, same lines as the input
         if [ -s "$work/sort.plain.out" ]; then
             if sort -c "$work/sort.plain.out" 2>/dev/null &&
@@ -387,7 +390,7 @@ if selected sort && need sort sort awk; then
             note=
             if [ "$rc" -eq 0 ]; then
                 check_same "$work/sort.plain.out" "$out" stdout
-                check_stats limit:33554432 "$err"
+                check_stats limit:33554432 1 "$err"
                 note="completed"
             elif is_signal "$rc"; then
                 check_status "$rc"
@@ -409,7 +412,7 @@ if selected sqlite3 && need sqlite3 sqlite3; then
         echo "CREATE TABLE params(rows INTEGER); INSERT INTO params VALUES(1000000);"
         cat "$here/rows.sql"
     } >"$work/rows.sql"
-    program_test sqlite3 0 --stdin "$work/rows.sql" -- sqlite3 -batch :memory:
+    program_test sqlite3 0 1 --stdin "$work/rows.sql" -- sqlite3 -batch :memory:
 fi
 
 # ----------------------------------------------------------------------------- gcc
@@ -458,7 +461,8 @@ if selected gcc && need gcc gcc awk; then
                 check_same "$work/gcc.plain/prog.out" "$work/gcc.$label/prog.out" "the compiled program's output"
             fi
             check_same "$work/gcc.plain.cc.out" "$work/gcc.$label.cc.out" "gcc's stdout"
-            check_stats "$label" "$cc_err" "$ld_err"
+            # compile: gcc, cc1, as; link: gcc, collect2, ld (at least gcc and one more each)
+            check_stats "$label" 4+ "$cc_err" "$ld_err"
             check_dir_empty
             err=$cc_err
             verdict gcc "$label" "compile $cc_secs"
@@ -478,7 +482,8 @@ if selected threads && need threads g++; then
         fail "threads" "does not compile"
         show "$work/threads.build"
     else
-        program_test threads 0 -- "$threads_bin" "${threads_args[@]}"
+        # one set from the program and one from each of its forked children
+        program_test threads 0 $((threads_args[1] + 1)) -- "$threads_bin" "${threads_args[@]}"
     fi
 fi
 
