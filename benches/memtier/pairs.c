@@ -1,7 +1,7 @@
 /* Per-call cost of malloc+free pairs, for benches/memtier/run.sh: whatever malloc the
  * process has (glibc's, or an LD_PRELOAD interposer's).
  *
- * For each size: warm up, size the loop to about 40 ms, then time 5 runs of it with
+ * For each size: warm up, size the loop to about 25 ms, then time 5 runs of it with
  * clock_gettime(CLOCK_MONOTONIC) and print the median in ns per pair:
  *     pairs SIZE NS
  * Built with -fno-builtin so the compiler keeps every malloc/free call. */
@@ -43,7 +43,7 @@ int main(void) {
     for (unsigned s = 0; s < sizeof sizes / sizeof sizes[0]; s++) {
         long n = 10000;
         run(sizes[s], n); /* warm-up */
-        while (run(sizes[s], n) < 4e7 && n < (1L << 30)) n *= 2;
+        while (run(sizes[s], n) < 2.5e7 && n < (1L << 30)) n *= 2;
         double t[5];
         for (int r = 0; r < 5; r++) t[r] = run(sizes[s], n) / (double)n;
         qsort(t, 5, sizeof t[0], cmp_double);

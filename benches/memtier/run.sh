@@ -5,7 +5,7 @@
 #   benches/memtier/run.sh LIBMEMTIER_SO
 #
 # Metrics: ns per malloc+free pair of 64 B and 4 KiB (benches/memtier/pairs.c, timed
-# inside the program: median of 5 runs of ~40 ms), and the wall time of the programs of
+# inside the program: median of 5 runs of ~25 ms), and the wall time of the programs of
 # tests/memtier/ with smaller inputs (python3, sort, sqlite3, gcc -c, threads; threads in
 # its "basic" mode, which memkind's interposer survives: the tests check the rest).
 # Configurations: dram (KIND:DRAM,RATIO:1;POLICY:STATIC_RATIO) and fs (DRAM + FS_DAX
@@ -64,7 +64,7 @@ py=/usr/bin/python3
 cc -std=c99 -O2 -Wall -Wextra -Werror -fno-builtin -o "$WORK/pairs" "$root/benches/memtier/pairs.c" || exit 1
 g++ -std=c++17 -O2 -pthread -o "$WORK/threads" "$tests/threads.cpp" || exit 1
 awk -v bytes=10485760 -f "$tests/gen_sort_input.awk" >"$WORK/sort.in" || exit 1
-awk -v funcs=100 -f "$tests/gen_c_program.awk" >"$WORK/prog.c" || exit 1
+awk -v funcs=70 -f "$tests/gen_c_program.awk" >"$WORK/prog.c" || exit 1
 {
     echo "CREATE TABLE params(rows INTEGER); INSERT INTO params VALUES(150000);"
     cat "$tests/rows.sql"
@@ -76,10 +76,10 @@ awk -v funcs=100 -f "$tests/gen_c_program.awk" >"$WORK/prog.c" || exit 1
 METRICS=$WORK/metrics
 {
     printf 'pairs\tns\tmalloc+free pair\t/dev/null\t%s\n' "$WORK/pairs"
-    printf 'python3\ts\tpython3 objects.py 300000 (PYTHONMALLOC=malloc)\t/dev/null\tenv PYTHONMALLOC=malloc %s %s 300000\n' "$py" "$tests/objects.py"
+    printf 'python3\ts\tpython3 objects.py 250000 (PYTHONMALLOC=malloc)\t/dev/null\tenv PYTHONMALLOC=malloc %s %s 250000\n' "$py" "$tests/objects.py"
     printf 'sort\ts\tsort 10 MB\t/dev/null\tsort %s\n' "$WORK/sort.in"
     printf 'sqlite3\ts\tsqlite3 150000 rows\t%s\tsqlite3 -batch :memory:\n' "$WORK/rows.sql"
-    printf 'gcc\ts\tgcc -O2 -c (100 functions)\t/dev/null\tgcc -O2 -g0 -c %s -o %s\n' "$WORK/prog.c" "$WORK/prog.o"
+    printf 'gcc\ts\tgcc -O2 -c (70 functions)\t/dev/null\tgcc -O2 -g0 -c %s -o %s\n' "$WORK/prog.c" "$WORK/prog.o"
     printf 'threads\ts\tthreads 200 2 basic\t/dev/null\t%s 200 2 basic\n' "$WORK/threads"
 } | { if [ -n "$ONLY" ]; then awk -F'\t' -v re="$ONLY" '$1 ~ re'; else cat; fi; } >"$METRICS"
 for p in python3 sort sqlite3 gcc; do

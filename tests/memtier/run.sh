@@ -37,7 +37,10 @@
 # environment:
 #   MEMTIER_TEST_CONFIGS="static dynamic"  which interposed runs every program gets
 #   MEMTIER_TEST_TIMEOUT=120               seconds before one command is killed
-#   MEMTIER_TEST_ONLY=REGEX                run only tests whose name matches
+#   MEMTIER_TEST_ONLY=REGEX                run only the groups whose name matches: python3,
+#                                          sort (sort-limit), sqlite3, gcc, threads, noconfig
+#                                          and loglevel (these two need the threads and
+#                                          sqlite3 groups), config
 #   MEMTIER_TEST_KEEP=1                    keep build/memtier-test afterwards
 #   CI=true                                a missing program is a failure, not a skip
 # The last line is "memtier: N passed, M failed[, K skipped]"; the exit status is
