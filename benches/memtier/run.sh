@@ -10,8 +10,9 @@
 # its "basic" mode, which memkind's interposer survives: the tests check the rest).
 # Configurations: dram (KIND:DRAM,RATIO:1;POLICY:STATIC_RATIO) and fs (DRAM + FS_DAX
 # 1:1, STATIC_RATIO, a fresh directory under $BENCH_TIER_PARENT for every run).
-# Each round runs every metric and configuration as plain, memkind, ours (A B C, A B C,
-# ...); cells are the median and [min-max] over the rounds. A run that dies from a
+# Each round runs every metric and configuration as plain, memkind, ours, one after the
+# other, the order rotating from round to round (A B C, B C A, C A B, A B C, ...) so no
+# library always follows the same one; cells are the median and [min-max] over the rounds. A run that dies from a
 # signal is "crashed", one whose stdout differs from the plain run's is "wrong".
 #
 # environment:
@@ -170,10 +171,13 @@ echo
 
 # ---- runs ---------------------------------------------------------------------------
 start=$(date +%s)
+libs=(plain memkind ours)
 for ((r = 1; r <= ROUNDS; r++)); do
+    # A B C, then B C A, then C A B, ...: no library always runs right after another
+    order=("${libs[@]:$(((r - 1) % 3))}" "${libs[@]:0:$(((r - 1) % 3))}")
     while IFS=$'\t' read -r name unit label stdin cmd; do
         for cfg in dram fs; do
-            for lib in plain memkind ours; do
+            for lib in "${order[@]}"; do
                 run_one "$lib" "$cfg" "$name" "$unit" "$stdin" "$cmd"
             done
         done
