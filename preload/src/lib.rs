@@ -14,7 +14,7 @@ use std::cell::UnsafeCell;
 use std::ffi::CStr;
 use std::fmt::Write as _;
 use std::os::raw::{c_int, c_void};
-use std::sync::atomic::{AtomicIsize, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicIsize, AtomicU8, AtomicUsize, Ordering};
 
 use memkind::arena::plain;
 use memkind::kind::{self, Slot};
@@ -49,6 +49,8 @@ struct Tiers {
 }
 
 static TIERS: OnceCell<Tiers> = OnceCell::new();
+/// Where the exit summary goes (a duplicate of stderr taken at start).
+static STATS_FD: AtomicI32 = AtomicI32::new(2);
 
 const UNINIT: u8 = 0;
 const STARTING: u8 = 1;
@@ -172,10 +174,14 @@ fn die(msg: &str) -> ! {
 }
 
 fn write_stderr(b: &[u8]) {
+    write_fd(2, b)
+}
+
+fn write_fd(fd: c_int, b: &[u8]) {
     let mut off = 0;
     while off < b.len() {
         // SAFETY: b[off..] is valid for reading.
-        let n = unsafe { libc::write(2, b[off..].as_ptr().cast(), b.len() - off) };
+        let n = unsafe { libc::write(fd, b[off..].as_ptr().cast(), b.len() - off) };
         if n <= 0 {
             return;
         }
@@ -216,6 +222,11 @@ fn build() -> Tiers {
     let fallback = dram.and(cfg.tiers.iter().position(|t| t.kind == TierKind::KmemDax));
     let plain = tiers.len() == 1 && dram == Some(0) && !stats;
     if stats {
+        // Programs may close stderr in their own exit handlers (coreutils do), which run
+        // before ours: the summary goes to a private copy of it.
+        // SAFETY: plain fcntl on descriptor 2.
+        let fd = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
+        STATS_FD.store(if fd >= 0 { fd } else { 2 }, Ordering::Relaxed);
         // SAFETY: print_stats is a plain function that lives as long as the process.
         unsafe { libc::atexit(print_stats) };
     }
@@ -293,7 +304,7 @@ extern "C" fn print_stats() {
             tier.peak.load(Ordering::Relaxed).max(tier.bytes.sum()),
         );
     }
-    write_stderr(s.as_bytes());
+    write_fd(STATS_FD.load(Ordering::Relaxed), s.as_bytes());
 }
 
 fn file_bytes(fd: c_int) -> u64 {
