@@ -17,6 +17,8 @@
 // memalign, valloc, pvalloc, reallocarray, and so over-aligned new), for reference runs.
 
 #include <malloc.h>
+#include <poll.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -248,7 +250,17 @@ void phase_fork(unsigned forks) {
         }
         close(fd[1]);
         uint64_t h = 0;
-        ssize_t got = read(fd[0], &h, sizeof h);
+        ssize_t got = -1;
+        // A child that deadlocks (an allocator lock inherited from a parent thread) is
+        // killed after 30 s instead of leaving the churn threads spinning until the
+        // runner's timeout.
+        struct pollfd pfd = {fd[0], POLLIN, 0};
+        if (poll(&pfd, 1, 30000) == 1)
+            got = read(fd[0], &h, sizeof h);
+        else {
+            fail("child hung for 30 s after fork, killed it", k);
+            kill(pid, SIGKILL);
+        }
         close(fd[0]);
         int status = 0;
         if (waitpid(pid, &status, 0) != pid) fail("waitpid", k);
