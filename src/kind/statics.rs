@@ -255,7 +255,10 @@ fn init_locked(slot: &'static Slot) -> Result<&'static Slot> {
     } else {
         CACHE_PER_THREAD
     };
-    slot.start_arenas(arenas_per_kind(), cache, None)?;
+    // Freed pages stay dirty for jemalloc's 10 s, then are handed to the kernel lazily
+    // (MADV_FREE) and left there: with a muzzy decay of 0 jemalloc would purge a freed
+    // large block at once, and the next one would fault its pages in again.
+    slot.start_arenas(arenas_per_kind(), cache, Some((10_000, -1)))?;
     slot.state.store(STATE_LIVE, Ordering::Release);
     Ok(slot)
 }
