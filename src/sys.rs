@@ -391,14 +391,18 @@ pub fn dir_supports_map_sync(dir: &CStr) -> SysResult<bool> {
     result
 }
 
+/// CPUs online, read once: glibc answers from /sys each time, and every kind creation asks.
 pub fn num_cpus() -> usize {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.load(std::sync::atomic::Ordering::Relaxed);
+    if n != 0 {
+        return n;
+    }
     // SAFETY: sysconf has no memory-safety preconditions.
     let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
-    if n > 0 {
-        n as usize
-    } else {
-        1
-    }
+    let n = if n > 0 { n as usize } else { 1 };
+    N.store(n, std::sync::atomic::Ordering::Relaxed);
+    n
 }
 
 /// Writes one line to stderr without allocating (usable inside allocator paths).
