@@ -183,18 +183,10 @@ pub fn open_unlinked_tmp(dir: &CStr) -> SysResult<c_int> {
         return Err(libc::EINVAL);
     }
     check_dir(dir)?;
-    // SAFETY: dir is a valid NUL-terminated string.
-    let fd = unsafe {
-        libc::open(
-            dir.as_ptr(),
-            libc::O_TMPFILE | libc::O_RDWR | libc::O_EXCL | libc::O_CLOEXEC,
-            0o600 as libc::c_uint,
-        )
+    let e = match open_tmpfile(dir) {
+        Ok(fd) => return Ok(fd),
+        Err(e) => e,
     };
-    if fd >= 0 {
-        return Ok(fd);
-    }
-    let e = errno();
     if e != libc::EOPNOTSUPP && e != libc::EISDIR && e != libc::EINVAL {
         return Err(e);
     }
@@ -212,21 +204,28 @@ pub fn open_unlinked_tmp(dir: &CStr) -> SysResult<c_int> {
     Ok(fd)
 }
 
+/// `O_TMPFILE` in `dir`: a file that never has a name.
+fn open_tmpfile(dir: &CStr) -> SysResult<c_int> {
+    // SAFETY: dir is a valid NUL-terminated string.
+    let fd = unsafe {
+        libc::open(
+            dir.as_ptr(),
+            libc::O_TMPFILE | libc::O_RDWR | libc::O_EXCL | libc::O_CLOEXEC,
+            0o600 as libc::c_uint,
+        )
+    };
+    if fd >= 0 {
+        Ok(fd)
+    } else {
+        Err(errno())
+    }
+}
+
 /// An unlinked file for a forked child's copy of a kind: `O_TMPFILE` in `dir` when it can,
 /// else anonymous shared memory. Allocation-free, as fork handlers must be.
 pub fn open_fork_copy(dir: Option<&CStr>) -> SysResult<c_int> {
-    if let Some(dir) = dir {
-        // SAFETY: dir is a valid NUL-terminated string.
-        let fd = unsafe {
-            libc::open(
-                dir.as_ptr(),
-                libc::O_TMPFILE | libc::O_RDWR | libc::O_EXCL | libc::O_CLOEXEC,
-                0o600 as libc::c_uint,
-            )
-        };
-        if fd >= 0 {
-            return Ok(fd);
-        }
+    if let Some(fd) = dir.and_then(|d| open_tmpfile(d).ok()) {
+        return Ok(fd);
     }
     // SAFETY: the name is a NUL-terminated literal.
     let fd = unsafe { libc::memfd_create(c"memkind-fork".as_ptr(), libc::MFD_CLOEXEC) };

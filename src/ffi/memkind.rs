@@ -634,10 +634,7 @@ pub unsafe extern "C" fn memkind_posix_memalign(
     size: usize,
 ) -> c_int {
     boundary(|| {
-        if memptr.is_null()
-            || !alignment.is_power_of_two()
-            || alignment < std::mem::size_of::<*mut c_void>()
-        {
+        if super::bad_alignment(memptr, alignment) {
             return libc::EINVAL;
         }
         match kind::usable(kind as *const c_void).and_then(|s| kind::aligned(s, alignment, size)) {

@@ -8,7 +8,7 @@ use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
 use super::memkind::memkind_t;
-use super::{boundary, set_errno};
+use super::{bad_alignment, boundary, set_errno};
 use crate::error::Error;
 use crate::kind::{self, file::MAX_KINDS, statics::NUM_STATIC, Slot};
 use crate::tier::{Counter, Policy, PolicyKind, ThresholdCfg, Tuning, MAX_TIERS};
@@ -463,10 +463,6 @@ fn memalign_in(s: &'static Slot, memptr: *mut *mut c_void, align: usize, size: u
         Err(Error::Invalid) => libc::EINVAL,
         Err(_) => libc::ENOMEM,
     }
-}
-
-fn bad_alignment(memptr: *mut *mut c_void, align: usize) -> bool {
-    memptr.is_null() || !align.is_power_of_two() || align < std::mem::size_of::<*mut c_void>()
 }
 
 /// Aligned allocation from the tier the policy picks; EINVAL for a bad alignment.

@@ -61,6 +61,14 @@ pub fn boundary<R: OnPanic, F: FnOnce() -> R>(f: F) -> R {
     }
 }
 
+/// `posix_memalign`'s argument rule: an out-pointer, and a power-of-two alignment that
+/// is a multiple of `sizeof(void *)`.
+pub fn bad_alignment(memptr: *mut *mut std::ffi::c_void, alignment: usize) -> bool {
+    memptr.is_null()
+        || !alignment.is_power_of_two()
+        || alignment < std::mem::size_of::<*mut std::ffi::c_void>()
+}
+
 /// Sets the calling thread's `errno`.
 pub fn set_errno(e: i32) {
     // SAFETY: __errno_location always returns the valid thread-local errno slot.
