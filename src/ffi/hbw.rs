@@ -196,9 +196,7 @@ pub unsafe extern "C" fn hbw_posix_memalign_psize(
     pagesize: hbw_pagesize_t_arg,
 ) -> c_int {
     boundary(|| {
-        if memptr.is_null()
-            || !alignment.is_power_of_two()
-            || alignment < std::mem::size_of::<*mut c_void>()
+        if super::bad_alignment(memptr, alignment)
             || !(PAGE_4K..=PAGE_1G).contains(&pagesize)
             || (pagesize == PAGE_1G_STRICT && size % (1 << 30) != 0)
         {
