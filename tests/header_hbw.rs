@@ -2,37 +2,15 @@
 //! declare exactly memkind's hbwmalloc functions with its constant values.
 //! `UPDATE_HEADERS=1 cargo test --test header_hbw` rewrites it.
 
-use std::path::PathBuf;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod common;
 
 fn generate() -> String {
-    let cfg = cbindgen::Config::from_file(root().join("cbindgen-hbw.toml")).expect("config");
-    let mut out = Vec::new();
-    cbindgen::Builder::new()
-        .with_config(cfg)
-        .with_src(root().join("src/ffi/hbw.rs"))
-        .generate()
-        .expect("cbindgen")
-        .write(&mut out);
-    String::from_utf8(out).expect("utf-8 header")
+    common::generate("cbindgen-hbw.toml", &["src/ffi/hbw.rs"])
 }
 
 #[test]
 fn hbwmalloc_header_is_current() {
-    let path = root().join("include/hbwmalloc.h");
-    let fresh = generate();
-    if std::env::var_os("UPDATE_HEADERS").is_some() {
-        std::fs::write(&path, &fresh).expect("write header");
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "include/hbwmalloc.h is stale: run `make headers` (UPDATE_HEADERS=1 cargo test --test header_hbw)"
-    );
+    common::check_current("hbwmalloc.h", "cbindgen-hbw.toml", &["src/ffi/hbw.rs"]);
 }
 
 #[test]

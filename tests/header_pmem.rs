@@ -2,38 +2,17 @@
 //! and fails on any difference (set `UPDATE_HEADERS=1` to rewrite the file instead), and
 //! checks the hand-written macros against the Rust constants.
 
-use memkind::pmem;
-use std::path::PathBuf;
+mod common;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use memkind::pmem;
 
 fn generate() -> String {
-    let cfg = cbindgen::Config::from_file(root().join("cbindgen-pmem.toml")).expect("config");
-    let bindings = cbindgen::Builder::new()
-        .with_config(cfg)
-        .with_src(root().join("src/ffi/pmem.rs"))
-        .generate()
-        .expect("cbindgen");
-    let mut out = Vec::new();
-    bindings.write(&mut out);
-    String::from_utf8(out).expect("utf-8 header")
+    common::generate("cbindgen-pmem.toml", &["src/ffi/pmem.rs"])
 }
 
 #[test]
 fn libpmem_header_is_current() {
-    let path = root().join("include/libpmem.h");
-    let fresh = generate();
-    if std::env::var_os("UPDATE_HEADERS").is_some_and(|v| v == "1") {
-        std::fs::write(&path, &fresh).expect("write header");
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "include/libpmem.h is stale; run UPDATE_HEADERS=1 cargo test --test header_pmem"
-    );
+    common::check_current("libpmem.h", "cbindgen-pmem.toml", &["src/ffi/pmem.rs"]);
 }
 
 fn define(header: &str, name: &str) -> String {
