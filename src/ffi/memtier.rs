@@ -452,11 +452,24 @@ pub extern "C" fn memtier_kind_realloc(
     })
 }
 
-fn memalign_in(s: &'static Slot, memptr: *mut *mut c_void, align: usize, size: usize) -> c_int {
+/// `posix_memalign` into the kind `target` yields (EINVAL for a bad alignment or no kind),
+/// counted.
+fn memalign(
+    memptr: *mut *mut c_void,
+    align: usize,
+    size: usize,
+    target: impl FnOnce() -> Option<&'static Slot>,
+) -> c_int {
+    if bad_alignment(memptr, align) {
+        return libc::EINVAL;
+    }
+    let Some(s) = target() else {
+        return libc::EINVAL;
+    };
     match kind::aligned(s, align, size) {
         Ok(p) => {
             let p = if p.is_null() { p } else { counted(s, p) };
-            // SAFETY: memptr was checked non-NULL by the caller.
+            // SAFETY: memptr was checked non-NULL above.
             unsafe { *memptr = p };
             0
         }
@@ -474,14 +487,10 @@ pub unsafe extern "C" fn memtier_posix_memalign(
     size: usize,
 ) -> c_int {
     boundary(|| {
-        if bad_alignment(memptr, alignment) {
-            return libc::EINVAL;
-        }
-        // SAFETY: memory is NULL or from memtier_builder_construct_memtier_memory.
-        match unsafe { self::memory(memory) } {
-            Some(m) => memalign_in(m.pick(size), memptr, alignment, size),
-            None => libc::EINVAL,
-        }
+        memalign(memptr, alignment, size, || {
+            // SAFETY: memory is NULL or from memtier_builder_construct_memtier_memory.
+            unsafe { self::memory(memory) }.map(|m| m.pick(size))
+        })
     })
 }
 
@@ -493,15 +502,7 @@ pub unsafe extern "C" fn memtier_kind_posix_memalign(
     alignment: usize,
     size: usize,
 ) -> c_int {
-    boundary(|| {
-        if bad_alignment(memptr, alignment) {
-            return libc::EINVAL;
-        }
-        match slot(kind) {
-            Some(s) => memalign_in(s, memptr, alignment, size),
-            None => libc::EINVAL,
-        }
-    })
+    boundary(|| memalign(memptr, alignment, size, || slot(kind)))
 }
 
 /// Usable bytes of a block; 0 for NULL or a pointer no kind owns.
