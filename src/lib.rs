@@ -10,6 +10,6 @@ pub mod error;
 pub mod ffi;
 pub mod kind;
 pub mod numa;
-pub mod pmem;
+pub use persist as pmem;
 pub mod sys;
 pub mod tier;

@@ -1,6 +1,6 @@
-//! Persistence primitives behind the libpmem 1.x API: CPU feature selection, cache flushing,
-//! non-temporal copies and fills, file mapping with DAX detection, and error/log text.
-//! `src/ffi/pmem.rs` is the only caller from C; everything here is plain Rust.
+//! Persistence primitives shared by libpmem, libpmemobj and the other persistent libraries:
+//! CPU feature selection, cache flushing, non-temporal copies and fills, file mapping with DAX
+//! detection, and error/log text. Plain Rust; each C library wraps it at its own boundary.
 
 pub mod copy;
 pub mod cpu;
