@@ -14,6 +14,8 @@ CARGO_TARGET ?= target/release
 BUILD := build
 STAGE := $(abspath $(BUILD)/stage)
 CC ?= cc
+# Install targets of the libraries' fragments in mk/ (each appends its own).
+INSTALL_PARTS :=
 
 .PHONY: all lib install demo test test-rust test-c lint headers clean bench
 
@@ -37,6 +39,7 @@ install: lib
 	sed 's|@PREFIX@|$(PREFIX)|' pkgconfig/memkind.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/memkind.pc
 	$(if $(wildcard mk/pmem.mk),$(MAKE) pmem-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))
 	$(MAKE) memtier-install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)
+	$(if $(INSTALL_PARTS),$(MAKE) $(INSTALL_PARTS) PREFIX=$(PREFIX) DESTDIR=$(DESTDIR))
 
 stage:
 	rm -rf $(STAGE)
