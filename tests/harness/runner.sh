@@ -38,7 +38,7 @@ run() {
     res=$(sed -n 's/^RESULT \([0-9]*\) \([0-9]*\)$/\2/p' "$harness_log" | tail -1)
     if [ $rc -eq 77 ]; then
         skip "$name" "$(tail -1 "$harness_log")"
-    elif [ $rc -ne 0 ] || [ -n "$res" ] && [ "$res" -ne 0 ]; then
+    elif [ $rc -ne 0 ] || [ "${res:-0}" -ne 0 ]; then
         fail "$name" "exit $rc${res:+, $res checks failed}"
         sed 's/^/    /' "$harness_log" | grep -v '^    check: ' | head -30
     else
