@@ -1,5 +1,7 @@
-# Build, install, test and demo of libmemkind (memkind 1.14 + libpmem API).
-#   make                 library (target/release)
+# Build, install, test and demo of the libraries: one crate each under libs/ (libmemkind,
+# libpmem, libmemtier, ...) over the core crates under crates/; mk/*.mk has each library's part.
+#   make                 libmemkind (target/release); the fragments build the others
+#   make test T=NAME     only the C tests whose name matches the glob NAME
 #   make install PREFIX=/usr/local
 #   make demo            allocate in a file-backed kind and show what happened
 #   make test            everything: Rust tests, C examples and tests against a staged install
@@ -22,10 +24,10 @@ INSTALL_PARTS :=
 all: lib
 
 lib:
-	$(CARGO) build --release --lib
+	$(CARGO) build --release -p memkind
 
 headers:
-	UPDATE_HEADERS=1 $(CARGO) test --release --test 'header*'
+	UPDATE_HEADERS=1 $(CARGO) test --release --workspace --test 'header*'
 
 install: lib
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
@@ -57,7 +59,7 @@ lint:
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
 test-rust:
-	$(CARGO) test --release
+	$(CARGO) test --release --workspace
 
 test-c: lib stage
 	bash tests/run_c_tests.sh $(STAGE)

@@ -17,11 +17,11 @@ memtier-lib: $(MEMTIER_SO)
 $(MEMTIER_A):
 	$(CARGO) build --release -p memtier-preload
 
-$(MEMTIER_SO): $(MEMTIER_A) preload/memtier.map
+$(MEMTIER_SO): $(MEMTIER_A) libs/libmemtier/memtier.map
 	@mkdir -p $(BUILD)
 	$(MEMTIER_CC) -shared -o $@ \
 		-Wl,--whole-archive $(MEMTIER_A) -Wl,--no-whole-archive \
-		-Wl,--version-script=preload/memtier.map -Wl,-soname,libmemtier.so.0 -Wl,-z,now -s \
+		-Wl,--version-script=libs/libmemtier/memtier.map -Wl,-soname,libmemtier.so.0 -Wl,-z,now -s \
 		-lpthread -ldl -lm
 
 memtier-install: $(MEMTIER_SO)

@@ -1,6 +1,5 @@
-# libpmem part of the build, included by the top-level Makefile, which defines
-# CARGO_TARGET (holding libmemkind.a from `cargo build --release`), BUILD, PREFIX, DESTDIR,
-# LIBDIR and INCDIR.
+# libpmem part of the build (crate libs/libpmem), included by the top-level Makefile, which
+# defines CARGO, CARGO_TARGET, BUILD, PREFIX, DESTDIR, LIBDIR and INCDIR.
 #
 #   pmem-lib      $(BUILD)/libpmem.so.1 with libpmem's symbol versions (LIBPMEM_1.0)
 #   pmem-install  libpmem.so.1, libpmem.so, libpmem.a, libpmem.h, libpmem.pc
@@ -18,18 +17,24 @@ PMEM_SYSTEM_LIB ?= /usr/lib/x86_64-linux-gnu/libpmem.so.1
 
 pmem-lib: $(PMEM_SO)
 
-$(PMEM_SO): $(CARGO_TARGET)/libmemkind.a libpmem.map
+PMEM_A := $(CARGO_TARGET)/libpmem.a
+
+.PHONY: $(PMEM_A)
+$(PMEM_A):
+	$(CARGO) build --release -p pmem
+
+$(PMEM_SO): $(PMEM_A) libs/libpmem/libpmem.map
 	@mkdir -p $(BUILD)
 	$(PMEM_CC) -shared -o $@ \
-		-Wl,--whole-archive $(CARGO_TARGET)/libmemkind.a -Wl,--no-whole-archive \
-		-Wl,--version-script=libpmem.map -Wl,-soname,libpmem.so.1 -Wl,-z,now -s \
+		-Wl,--whole-archive $(PMEM_A) -Wl,--no-whole-archive \
+		-Wl,--version-script=libs/libpmem/libpmem.map -Wl,-soname,libpmem.so.1 -Wl,-z,now -s \
 		-lpthread -ldl -lm
 
 pmem-install: $(PMEM_SO)
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)
 	install -m 755 $(PMEM_SO) $(DESTDIR)$(LIBDIR)/libpmem.so.1
 	ln -sf libpmem.so.1 $(DESTDIR)$(LIBDIR)/libpmem.so
-	install -m 644 $(CARGO_TARGET)/libmemkind.a $(DESTDIR)$(LIBDIR)/libpmem.a
+	install -m 644 $(PMEM_A) $(DESTDIR)$(LIBDIR)/libpmem.a
 	install -m 644 include/libpmem.h $(DESTDIR)$(INCDIR)/libpmem.h
 	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' \
 		-e 's|@INCDIR@|$(INCDIR)|' -e 's|@VERSION@|$(PMEM_VERSION)|' \

@@ -172,7 +172,7 @@ const SMALL: usize = 64;
 #[inline(always)]
 unsafe fn small_move(dst: *mut u8, src: *const u8, len: usize) {
     use core::ptr::{read_unaligned as rd, write_unaligned as wr};
-    // SAFETY (whole block): all accesses lie in `[0, len)` of the caller's ranges.
+    // SAFETY: all accesses lie in `[0, len)` of the caller's ranges.
     unsafe {
         match len {
             0 => {}
@@ -220,7 +220,7 @@ unsafe fn small_move(dst: *mut u8, src: *const u8, len: usize) {
 unsafe fn small_set(dst: *mut u8, c: u8, len: usize) {
     use core::ptr::write_unaligned as wr;
     let w = u64::from(c) * 0x0101_0101_0101_0101;
-    // SAFETY (whole block): all stores lie in `[0, len)` of the caller's range.
+    // SAFETY: all stores lie in `[0, len)` of the caller's range.
     unsafe {
         match len {
             0 => {}
@@ -281,7 +281,7 @@ fn chunk_down(p: usize, left: usize) -> usize {
 /// # Safety
 /// As `memmove`.
 unsafe fn temporal_move(cfg: &Config, dst: *mut u8, src: *const u8, len: usize) {
-    // SAFETY (whole block): offsets stay inside the caller's ranges; each chunk is copied
+    // SAFETY: offsets stay inside the caller's ranges; each chunk is copied
     // with ptr::copy (overlap-safe) and chunks advance away from not-yet-read source bytes.
     unsafe {
         if cfg.skip_flush || len <= CHUNK || len > CHUNKED_MAX {
@@ -315,7 +315,7 @@ unsafe fn temporal_move(cfg: &Config, dst: *mut u8, src: *const u8, len: usize) 
 /// # Safety
 /// As `memset`.
 unsafe fn temporal_set(cfg: &Config, dst: *mut u8, c: u8, len: usize) {
-    // SAFETY (whole block): offsets stay inside the caller's range.
+    // SAFETY: offsets stay inside the caller's range.
     unsafe {
         if cfg.skip_flush || len <= CHUNK || len > CHUNKED_MAX {
             core::ptr::write_bytes(dst, c, len);
@@ -343,7 +343,7 @@ fn split(dst: *mut u8, len: usize) -> (usize, usize, usize) {
 unsafe fn memmove_nt(cfg: &Config, dst: *mut u8, src: *const u8, len: usize) {
     let (head, body, tail) = split(dst, len);
     let backward = (dst as usize) > (src as usize) && (dst as usize) < (src as usize) + len;
-    // SAFETY (whole block): every offset stays inside the caller's `len`-byte ranges; the
+    // SAFETY: every offset stays inside the caller's `len`-byte ranges; the
     // body starts on a cache-line boundary of `dst` as the streaming stores require.
     unsafe {
         let (bd, bs) = (dst.add(head), src.add(head));
@@ -414,8 +414,8 @@ macro_rules! nt_kernels {
             #[target_feature(enable = $feature)]
             pub unsafe fn copy_fwd(dst: *mut u8, src: *const u8, len: usize) {
                 let mut i = 0;
-                // SAFETY (loops): offsets below `len`; `dst + i` stays 64-byte aligned.
                 while i + 4 * CACHELINE <= len {
+                    // SAFETY: i + 4 lines <= len, so every load and store is inside the caller's ranges; dst + i is 64-byte aligned for the streaming stores.
                     unsafe {
                         let mut v = [core::mem::zeroed::<$vec>(); 4 * $per_line];
                         for (k, r) in v.iter_mut().enumerate() {
@@ -428,6 +428,7 @@ macro_rules! nt_kernels {
                     i += 4 * CACHELINE;
                 }
                 while i < len {
+                    // SAFETY: i < len and len is a whole number of lines here, so the line is inside the caller's ranges; dst + i is 64-byte aligned.
                     unsafe {
                         let mut v = [core::mem::zeroed::<$vec>(); $per_line];
                         for (k, r) in v.iter_mut().enumerate() {
@@ -447,6 +448,7 @@ macro_rules! nt_kernels {
                 // SAFETY (loops): as in `copy_fwd`, walking downwards.
                 while i >= 4 * CACHELINE {
                     i -= 4 * CACHELINE;
+                    // SAFETY: i >= 0 after the step and i + 4 lines was <= len, so the lines are inside the caller's ranges; dst + i is 64-byte aligned.
                     unsafe {
                         let mut v = [core::mem::zeroed::<$vec>(); 4 * $per_line];
                         for (k, r) in v.iter_mut().enumerate() {
@@ -459,6 +461,7 @@ macro_rules! nt_kernels {
                 }
                 while i > 0 {
                     i -= CACHELINE;
+                    // SAFETY: i >= 0 after the step and i + 1 line was <= len, so the line is inside the caller's range; dst + i is 64-byte aligned.
                     unsafe {
                         let mut v = [core::mem::zeroed::<$vec>(); $per_line];
                         for (k, r) in v.iter_mut().enumerate() {
@@ -475,15 +478,16 @@ macro_rules! nt_kernels {
             pub unsafe fn fill(dst: *mut u8, c: u8, len: usize) {
                 let v: $vec = $splat(c as i8);
                 let mut i = 0;
-                // SAFETY (loops): offsets below `len`; `dst + i` stays 64-byte aligned.
                 while i + 4 * CACHELINE <= len {
                     for k in 0..4 * $per_line {
+                        // SAFETY: i + 4 lines <= len keeps the store inside the caller's range; dst + i + k * W is 64-byte aligned.
                         unsafe { $store(dst.add(i + k * W).cast(), v) };
                     }
                     i += 4 * CACHELINE;
                 }
                 while i < len {
                     for k in 0..$per_line {
+                        // SAFETY: i < len, a whole number of lines, keeps the store inside the caller's range; dst + i + k * W is aligned.
                         unsafe { $store(dst.add(i + k * W).cast(), v) };
                     }
                     i += CACHELINE;

@@ -1,0 +1,573 @@
+//! What a kind is, the table of kinds, and the heap operations on them.
+//!
+//! A `memkind_t` handed to C is the address of a [`Slot`] in one of two static tables
+//! (static kinds, then created kinds). Slots never move or go away, so a handle is checked
+//! by address before use, and a destroyed or foreign handle is an error, not a crash.
+//! Which kind owns a pointer is read from the chunk map (see `chunk.rs`), never from the
+//! caller's claim.
+
+pub mod cache;
+pub mod file;
+pub mod fixed;
+pub mod fork;
+pub mod space;
+pub mod statics;
+
+use std::cell::Cell;
+use std::os::raw::{c_int, c_void};
+use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, AtomicUsize, Ordering};
+
+use crate::arena::{self, extent_hooks_t};
+use crate::chunk;
+use crate::error::{Error, Result};
+use crate::sys;
+use space::Space;
+
+pub(crate) const MAX_ARENAS: usize = 64;
+
+pub(crate) const STATE_FREE: u8 = 0;
+pub(crate) const STATE_BUSY: u8 = 1;
+pub(crate) const STATE_LIVE: u8 = 2;
+/// A static kind the machine cannot provide.
+pub(crate) const STATE_UNAVAILABLE: u8 = 3;
+
+/// No thread cache: every block goes to the arena.
+pub(crate) const CACHE_NONE: u8 = 0;
+/// jemalloc's automatic cache (one kind only: it is shared by all arenas).
+pub(crate) const CACHE_AUTOMATIC: u8 = 1;
+/// An explicit cache per thread for this kind (see `cache.rs`).
+pub(crate) const CACHE_PER_THREAD: u8 = 2;
+
+#[repr(C)]
+pub struct Slot {
+    /// Must stay first: the hooks get a pointer to it and find their slot from it.
+    hooks: extent_hooks_t,
+    pub id: u32,
+    pub state: AtomicU8,
+    /// Which thread cache blocks go through: one of the `CACHE_*` values.
+    tcache: AtomicU8,
+    /// Bumped when the kind is destroyed, so threads drop their stale caches of it.
+    pub gen: AtomicU32,
+    narenas: AtomicU32,
+    arenas: [AtomicU32; MAX_ARENAS],
+    /// Backing file, or -1 for anonymous memory.
+    pub fd: AtomicI32,
+    /// Limit on committed bytes (0 = only the file system limits).
+    pub max_bytes: AtomicUsize,
+    pub committed: AtomicUsize,
+    /// Size given to `memkind_create_fixed`; 0 for every other kind.
+    pub fixed_size: AtomicUsize,
+    pub space: spin::Mutex<Space>,
+}
+
+impl Slot {
+    pub const fn new(id: u32) -> Self {
+        Slot {
+            hooks: space::HOOKS,
+            id,
+            state: AtomicU8::new(STATE_FREE),
+            tcache: AtomicU8::new(CACHE_NONE),
+            gen: AtomicU32::new(0),
+            narenas: AtomicU32::new(0),
+            arenas: [const { AtomicU32::new(0) }; MAX_ARENAS],
+            fd: AtomicI32::new(-1),
+            max_bytes: AtomicUsize::new(0),
+            committed: AtomicUsize::new(0),
+            fixed_size: AtomicUsize::new(0),
+            space: spin::Mutex::new(Space::new()),
+        }
+    }
+
+    pub fn handle(&'static self) -> *mut c_void {
+        self as *const Slot as *mut c_void
+    }
+
+    pub fn is_live(&self) -> bool {
+        self.state.load(Ordering::Acquire) == STATE_LIVE
+    }
+
+    pub fn is_file(&self) -> bool {
+        self.fd.load(Ordering::Relaxed) >= 0
+    }
+
+    /// Whether the kind lives in a caller's region (`memkind_create_fixed`).
+    pub fn is_fixed(&self) -> bool {
+        self.fixed_size.load(Ordering::Relaxed) != 0
+    }
+
+    /// Whether the kind's space is bounded, so a failed allocation is worth a retry after
+    /// giving cached pages back.
+    fn bounded(&self) -> bool {
+        self.is_file() || self.is_fixed()
+    }
+
+    fn hooks(&'static self) -> &'static extent_hooks_t {
+        &self.hooks
+    }
+
+    /// Creates `n` arenas on this slot's hooks with the given decay times.
+    pub fn start_arenas(
+        &'static self,
+        n: usize,
+        tcache: u8,
+        decay: Option<(isize, isize)>,
+    ) -> Result<()> {
+        let n = n.clamp(1, MAX_ARENAS);
+        crate::env::on_first_kind();
+        // MEMKIND_HOG_MEMORY=1: freed pages are never purged.
+        let decay = if crate::env::hog_memory() {
+            Some((-1, -1))
+        } else {
+            decay
+        };
+        for i in 0..n {
+            let Some(a) = arena::create(self.hooks()) else {
+                self.stop_arenas();
+                return Err(Error::ArenasCreate);
+            };
+            self.arenas[i].store(a, Ordering::Relaxed);
+            self.narenas.store(i as u32 + 1, Ordering::Release);
+            if let Some((dirty, muzzy)) = decay {
+                arena::set_decay(a, dirty, muzzy);
+            }
+        }
+        self.tcache.store(tcache, Ordering::Release);
+        Ok(())
+    }
+
+    pub fn stop_arenas(&self) {
+        let n = self.narenas.swap(0, Ordering::AcqRel) as usize;
+        for a in &self.arenas[..n] {
+            arena::destroy(a.load(Ordering::Relaxed));
+        }
+    }
+
+    fn purge_all(&self) {
+        let n = self.narenas.load(Ordering::Acquire) as usize;
+        for a in &self.arenas[..n] {
+            arena::purge(a.load(Ordering::Relaxed));
+        }
+    }
+
+    /// mallocx flags for the calling thread: its arena of this kind, with or without cache.
+    #[inline]
+    fn flags(&self) -> c_int {
+        let n = self.narenas.load(Ordering::Acquire).max(1);
+        let a = self.arenas[(thread_index() % n) as usize].load(Ordering::Relaxed);
+        match self.tcache.load(Ordering::Relaxed) {
+            CACHE_AUTOMATIC => arena::flags(a, true),
+            CACHE_PER_THREAD => match cache::get(self) {
+                Some(tc) => arena::flags_with_cache(a, tc),
+                None => arena::flags(a, false),
+            },
+            _ => arena::flags(a, false),
+        }
+    }
+
+    /// dallocx flags for kinds not on the automatic cache (those are freed by `raw_free`).
+    #[inline]
+    fn free_flags(&self) -> c_int {
+        let tc = match self.tcache.load(Ordering::Relaxed) {
+            CACHE_PER_THREAD => cache::get(self),
+            _ => None,
+        };
+        arena::free_flags(tc)
+    }
+
+    /// Whether this kind is served by the automatic cache and the calling thread is bound to
+    /// one of its arenas, so jemalloc's flag-free fast paths apply.
+    #[inline]
+    fn thread_bound(&self) -> bool {
+        if self.tcache.load(Ordering::Relaxed) != CACHE_AUTOMATIC {
+            return false;
+        }
+        thread_local! {
+            // 0: not yet bound, 1: bound, 2: binding failed (use explicit flags).
+            static BOUND: Cell<u8> = const { Cell::new(0) };
+        }
+        BOUND
+            .try_with(|b| match b.get() {
+                1 => true,
+                2 => false,
+                _ => {
+                    let n = self.narenas.load(Ordering::Acquire).max(1);
+                    let a = self.arenas[(thread_index() % n) as usize].load(Ordering::Relaxed);
+                    let ok = arena::bind_thread(a);
+                    b.set(if ok { 1 } else { 2 });
+                    ok
+                }
+            })
+            .unwrap_or(false)
+    }
+
+    #[inline]
+    fn raw_alloc(&self, size: usize, extra: c_int) -> *mut c_void {
+        if self.thread_bound() {
+            arena::alloc_bound(size, extra)
+        } else {
+            arena::alloc(size, self.flags() | extra)
+        }
+    }
+
+    /// # Safety
+    /// `p` must be a live block of this kind, claimed by the caller.
+    #[inline]
+    unsafe fn raw_free(&self, p: *mut c_void) {
+        if self.tcache.load(Ordering::Relaxed) == CACHE_AUTOMATIC {
+            // SAFETY: per the contract; the automatic cache only ever holds this kind's blocks.
+            unsafe { arena::free_bound(p) }
+        } else {
+            // SAFETY: per the contract.
+            unsafe { arena::free(p, self.free_flags()) }
+        }
+    }
+
+    /// Gives cached and dirty pages back so a kind at its limit can satisfy a request.
+    fn reclaim(&self) {
+        if self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD {
+            cache::flush_own(self);
+        }
+        self.purge_all();
+    }
+}
+
+pub(crate) fn thread_index() -> u32 {
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    thread_local! {
+        static INDEX: Cell<u32> = const { Cell::new(u32::MAX) };
+    }
+    INDEX
+        .try_with(|c| {
+            let v = c.get();
+            if v != u32::MAX {
+                return v;
+            }
+            let v = NEXT.fetch_add(1, Ordering::Relaxed) & 0x7fff_ffff;
+            c.set(v);
+            v
+        })
+        .unwrap_or(0)
+}
+
+/// The slot of `table` at address `h`, if `h` points exactly at one.
+pub(crate) fn slot_in(table: &'static [Slot], h: *const c_void) -> Option<&'static Slot> {
+    let off = (h as usize).wrapping_sub(table.as_ptr() as usize);
+    let size = std::mem::size_of::<Slot>();
+    if off < std::mem::size_of_val(table) && off % size == 0 {
+        Some(&table[off / size])
+    } else {
+        None
+    }
+}
+
+/// The slot a C handle names, if it is one of ours (live or not).
+pub fn slot_of_handle(h: *const c_void) -> Option<&'static Slot> {
+    statics::slot_of_handle(h).or_else(|| file::slot_of_handle(h))
+}
+
+/// Slot by id (statics first, then created kinds).
+pub fn slot_by_id(id: u32) -> Option<&'static Slot> {
+    statics::slot_by_id(id).or_else(|| file::slot_by_id(id))
+}
+
+/// A live, usable slot for a C handle; initialises static kinds on first use.
+pub fn usable(h: *const c_void) -> Result<&'static Slot> {
+    let slot = slot_of_handle(h).ok_or(Error::Invalid)?;
+    match slot.state.load(Ordering::Acquire) {
+        STATE_LIVE => Ok(slot),
+        STATE_UNAVAILABLE => statics::provided(slot.id).and(Err(Error::Unavailable)),
+        _ if statics::is_static(slot) => statics::init(slot),
+        _ => Err(Error::Invalid),
+    }
+}
+
+/// What a pointer handed back to us turned out to be.
+pub enum Owner {
+    Live(&'static Slot, &'static chunk::Chunk),
+    /// In no kind's memory, or not the start of a live block.
+    Unknown,
+}
+
+#[inline]
+pub fn owner(p: *const c_void) -> Owner {
+    let addr = p as usize;
+    let Some(c) = chunk::lookup(addr) else {
+        return Owner::Unknown;
+    };
+    match slot_by_id(c.slot.load(Ordering::Relaxed)) {
+        Some(s) if s.is_live() => Owner::Live(s, c),
+        _ => Owner::Unknown,
+    }
+}
+
+/// Reports a pointer no kind allocated (or already freed) and leaves it alone.
+pub fn report_foreign(func: &str, p: *const c_void) {
+    let mut buf = [0u8; 18];
+    sys::report(&[
+        b"memkind: ",
+        func.as_bytes(),
+        b": pointer ",
+        sys::hex(p as usize, &mut buf),
+        b" was not allocated by any kind or was already freed; ignored",
+    ]);
+}
+
+#[inline]
+fn record(c_slot: &Slot, p: *mut c_void) -> *mut c_void {
+    if !p.is_null() {
+        if let Some(c) = chunk::lookup(p as usize) {
+            c.mark_live(p as usize);
+        } else {
+            debug_assert!(
+                false,
+                "jemalloc returned memory outside {}'s chunks",
+                c_slot.id
+            );
+        }
+    }
+    p
+}
+
+/// Allocates with retry: a file-backed kind at its limit first gives its cached pages back.
+fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
+    let p = slot.raw_alloc(size, extra);
+    if !p.is_null() {
+        return Ok(record(slot, p));
+    }
+    if slot.bounded() {
+        slot.reclaim();
+        let p = slot.raw_alloc(size, extra);
+        if !p.is_null() {
+            return Ok(record(slot, p));
+        }
+    }
+    Err(Error::NoMem)
+}
+
+pub fn malloc(slot: &Slot, size: usize) -> Result<*mut c_void> {
+    if size == 0 {
+        return Ok(std::ptr::null_mut());
+    }
+    alloc_in(slot, size, 0)
+}
+
+pub fn calloc(slot: &Slot, num: usize, size: usize) -> Result<*mut c_void> {
+    let total = num.checked_mul(size).ok_or(Error::NoMem)?;
+    if total == 0 {
+        return Ok(std::ptr::null_mut());
+    }
+    alloc_in(slot, total, arena::ZERO)
+}
+
+/// Alignment must already be checked (power of two, at least pointer size).
+pub fn aligned(slot: &Slot, align: usize, size: usize) -> Result<*mut c_void> {
+    if size == 0 {
+        return Ok(std::ptr::null_mut());
+    }
+    alloc_in(slot, size, arena::align_flag(align))
+}
+
+/// Frees `p` into whichever kind owns it; false if no kind owns it as a live block.
+#[inline]
+// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn free(p: *mut c_void) -> bool {
+    match owner(p) {
+        Owner::Live(s, c) if c.claim(p as usize) => {
+            // SAFETY: the claim proves p is a live block of this kind and no one else frees it.
+            unsafe { s.raw_free(p) };
+            true
+        }
+        _ => false,
+    }
+}
+
+/// Frees `p` like [`free`] and says which kind it came from and how large it was.
+#[inline]
+// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn free_sized(p: *mut c_void) -> Option<(&'static Slot, usize)> {
+    match owner(p) {
+        Owner::Live(s, c) if c.claim(p as usize) => {
+            // SAFETY: the claim proves p is a live block of this kind and no one else frees it.
+            let size = unsafe { arena::usable_size(p) };
+            // SAFETY: as above.
+            unsafe { s.raw_free(p) };
+            Some((s, size))
+        }
+        _ => None,
+    }
+}
+
+// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn usable_size(p: *const c_void) -> Option<usize> {
+    match owner(p) {
+        // SAFETY: is_live shows p is the start of a live block.
+        Owner::Live(_, c) if c.is_live(p as usize) => Some(unsafe { arena::usable_size(p) }),
+        _ => None,
+    }
+}
+
+/// [`usable_size`] for the C API: 0 for NULL, 0 and a report for a pointer no kind owns.
+pub fn usable_size_or_report(func: &str, p: *const c_void) -> usize {
+    if p.is_null() {
+        return 0;
+    }
+    usable_size(p).unwrap_or_else(|| {
+        report_foreign(func, p);
+        0
+    })
+}
+
+pub fn detect(p: *const c_void) -> Option<&'static Slot> {
+    match owner(p) {
+        Owner::Live(s, c) if c.is_live(p as usize) => Some(s),
+        _ => None,
+    }
+}
+
+/// Resizes `p` (owned by any kind) into kind `target`. `Err(Invalid)` for a foreign `p`.
+// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void> {
+    let Owner::Live(from, c) = owner(p) else {
+        return Err(Error::Invalid);
+    };
+    if from.id != target.id {
+        // Moving between kinds: allocate in the target, copy, free the old block.
+        let Some(old) = usable_size(p) else {
+            return Err(Error::Invalid);
+        };
+        let q = alloc_in(target, size, 0)?;
+        // SAFETY: both blocks are live and at least min(old, size) bytes long.
+        unsafe { std::ptr::copy_nonoverlapping(p as *const u8, q as *mut u8, old.min(size)) };
+        free(p);
+        return Ok(q);
+    }
+    // Take p out of the live map first, so no racing free sees it while jemalloc moves it.
+    if !c.claim(p as usize) {
+        return Err(Error::Invalid);
+    }
+    let flags = if target.thread_bound() {
+        0
+    } else {
+        target.flags()
+    };
+    // SAFETY: the claim proves p is live and ours alone.
+    let mut q = unsafe { arena::realloc(p, size, flags) };
+    if q.is_null() && target.bounded() {
+        target.reclaim();
+        // SAFETY: as above; p is still live after a failed rallocx.
+        q = unsafe { arena::realloc(p, size, flags) };
+    }
+    if q.is_null() {
+        c.mark_live(p as usize);
+        return Err(Error::NoMem);
+    }
+    Ok(record(target, q))
+}
+
+/// Releases everything a created kind holds; its handle stays invalid until reused.
+pub fn destroy(slot: &'static Slot) -> Result<()> {
+    // memkind_create_kind hands out static kinds; destroying one is a no-op, as in memkind.
+    if statics::is_static(slot) {
+        return Ok(());
+    }
+    if slot
+        .state
+        .compare_exchange(STATE_LIVE, STATE_BUSY, Ordering::AcqRel, Ordering::Acquire)
+        .is_err()
+    {
+        return Err(Error::Invalid);
+    }
+    if slot.is_fixed() {
+        fixed::teardown(slot);
+    } else {
+        file::teardown(slot);
+    }
+    Ok(())
+}
+
+/// Bytes the kind can hold at most, as `memkind_get_capacity` reports.
+pub fn capacity(slot: &Slot) -> Option<u64> {
+    if slot.is_fixed() {
+        return Some(slot.fixed_size.load(Ordering::Relaxed) as u64);
+    }
+    if slot.is_file() {
+        let max = slot.max_bytes.load(Ordering::Relaxed);
+        if max != 0 {
+            return Some(max as u64);
+        }
+        return sys::fs_size(slot.fd.load(Ordering::Relaxed)).ok();
+    }
+    if statics::is_static(slot) {
+        return statics::capacity(slot.id);
+    }
+    Some(sys::total_ram())
+}
+
+/// A statistic of one kind, summed over its arenas as of the last refresh
+/// (`arena::refresh_stats`); 0 for a kind without arenas (a static kind not started).
+pub fn stat(slot: &Slot, stat: arena::Stat) -> Option<usize> {
+    let n = slot.narenas.load(Ordering::Acquire) as usize;
+    slot.arenas[..n].iter().try_fold(0usize, |sum, a| {
+        Some(sum + arena::arena_stat(a.load(Ordering::Relaxed), stat)?)
+    })
+}
+
+/// Whether moving a block out of its slab helps: the slab is not the one new blocks are
+/// taken from, has free regions, and is no fuller than the average slab of its size class,
+/// so draining it lets a page go back while the block lands in a fuller slab.
+fn worth_moving(p: usize, u: &arena::Utilization) -> bool {
+    if u.nregs <= 1 || u.nfree == 0 || u.bin_nregs == 0 {
+        return false; // a large block, a full slab, or no statistics
+    }
+    if u.slabcur != 0 && (u.slabcur..u.slabcur + u.size).contains(&p) {
+        return false;
+    }
+    let used_here = u.nregs - u.nfree;
+    let slabs = u.bin_nregs / u.nregs;
+    let used_in_bin = u.bin_nregs - u.bin_nfree;
+    used_here * slabs <= used_in_bin
+}
+
+/// `memkind_defrag_reallocate`: moves a live small block within its kind (and arena) when
+/// that helps empty a sparse slab; the contents move along. None when it stays, and for
+/// any pointer that is not the start of a live block.
+// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn defrag(p: *mut c_void) -> Option<*mut c_void> {
+    let Owner::Live(slot, c) = owner(p) else {
+        return None;
+    };
+    if !c.is_live(p as usize) {
+        return None;
+    }
+    // SAFETY: the live map shows p is the start of a live block.
+    let u = unsafe { arena::utilization(p) }?;
+    if !worth_moving(p as usize, &u) {
+        return None;
+    }
+    // SAFETY: as above.
+    let (a, size) = unsafe { (arena::arena_of(p)?, arena::usable_size(p)) };
+    // Past the thread cache both ways: a cached region would likely be in the sparse slab,
+    // and a cached free would keep that slab from draining.
+    let q = arena::alloc(size, arena::flags(a, false));
+    if q.is_null() {
+        return None;
+    }
+    if !c.claim(p as usize) {
+        // Freed by another thread meanwhile: nothing to move.
+        // SAFETY: q is the live block just allocated.
+        unsafe { arena::free(q, arena::free_flags(None)) };
+        return None;
+    }
+    // SAFETY: both blocks are live, `size` bytes long (same size class), and distinct; the
+    // claim makes p ours alone until it is freed.
+    unsafe {
+        std::ptr::copy_nonoverlapping(p as *const u8, q as *mut u8, size);
+        arena::free(p, arena::free_flags(None));
+    }
+    Some(record(slot, q))
+}

@@ -1,0 +1,606 @@
+//! The OS primitives layer: the only place that calls `mmap`, `fallocate`, `madvise` and
+//! opens the backing files. Every function returns `Err(errno)` on failure and leaves no
+//! partial state behind (a failed reservation is unmapped, a failed open closes its fd).
+
+use std::ffi::CStr;
+use std::os::raw::c_int;
+
+pub type SysResult<T> = std::result::Result<T, c_int>;
+
+fn errno() -> c_int {
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
+}
+
+/// Runs `f` and restores `errno` afterwards, so a call that succeeds does not leak the
+/// errno of internal probing (missing /sys files and the like).
+pub fn preserving_errno<R>(f: impl FnOnce() -> R) -> R {
+    // SAFETY: __errno_location always returns the calling thread's errno slot.
+    let slot = unsafe { libc::__errno_location() };
+    // SAFETY: as above.
+    let saved = unsafe { *slot };
+    let r = f();
+    // SAFETY: as above.
+    unsafe { *slot = saved };
+    r
+}
+
+pub fn page_size() -> usize {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as usize
+    } else {
+        4096
+    }
+}
+
+/// Reserves `len` bytes of address space aligned to `align` (a power of two), inaccessible
+/// until mapped again with [`map_anon_rw`] or [`map_file`]. Costs no memory.
+pub fn reserve(len: usize, align: usize) -> SysResult<usize> {
+    let total = len.checked_add(align).ok_or(libc::ENOMEM)?;
+    // SAFETY: a fresh anonymous PROT_NONE mapping touches no existing memory.
+    let p = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            total,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        return Err(errno());
+    }
+    let start = p as usize;
+    let aligned = (start + align - 1) & !(align - 1);
+    // Trim the slack on both sides so only [aligned, aligned+len) stays reserved.
+    if aligned > start {
+        unmap(start, aligned - start);
+    }
+    let end = aligned + len;
+    if start + total > end {
+        unmap(end, start + total - end);
+    }
+    Ok(aligned)
+}
+
+/// Replaces part of a reservation with private anonymous read-write memory; pages are
+/// only backed when first touched.
+pub fn map_anon_rw(addr: usize, len: usize) -> SysResult<()> {
+    // SAFETY: MAP_FIXED only over address space this library reserved itself.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// Maps `len` bytes of `fd` from `offset` shared and read-write over part of a reservation.
+pub fn map_file(addr: usize, len: usize, fd: c_int, offset: u64) -> SysResult<()> {
+    // SAFETY: MAP_FIXED only over address space this library reserved itself.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_FIXED,
+            fd,
+            offset as libc::off_t,
+        )
+    };
+    if p == libc::MAP_FAILED {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+pub fn unmap(addr: usize, len: usize) {
+    // SAFETY: only ranges this library mapped are passed here.
+    unsafe { libc::munmap(addr as *mut libc::c_void, len) };
+}
+
+/// Drops the pages of an anonymous range; it reads as zeros afterwards.
+pub fn discard(addr: usize, len: usize) -> bool {
+    // SAFETY: the range belongs to a reservation of ours and holds no live allocation.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_DONTNEED) == 0 }
+}
+
+/// Lets the kernel reclaim an anonymous range lazily.
+pub fn discard_lazy(addr: usize, len: usize) -> bool {
+    // SAFETY: the range belongs to a reservation of ours and holds no live allocation.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_FREE) == 0 }
+}
+
+/// Takes file-system blocks for `[offset, offset+len)` so later page faults cannot fail.
+pub fn reserve_blocks(fd: c_int, offset: u64, len: usize) -> SysResult<()> {
+    // SAFETY: plain syscall on a descriptor we own.
+    let r = unsafe { libc::fallocate(fd, 0, offset as libc::off_t, len as libc::off_t) };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = errno();
+    if e == libc::EOPNOTSUPP {
+        // File systems without fallocate: posix_fallocate writes the blocks instead.
+        // SAFETY: plain libc call on a descriptor we own.
+        let r = unsafe { libc::posix_fallocate(fd, offset as libc::off_t, len as libc::off_t) };
+        return if r == 0 { Ok(()) } else { Err(r) };
+    }
+    Err(e)
+}
+
+/// Gives the blocks of `[offset, offset+len)` back to the file system; the range reads as
+/// zeros afterwards and its pages leave every mapping of the file.
+pub fn release_blocks(fd: c_int, offset: u64, len: usize) -> SysResult<()> {
+    // SAFETY: plain syscall on a descriptor we own.
+    let r = unsafe {
+        libc::fallocate(
+            fd,
+            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
+            offset as libc::off_t,
+            len as libc::off_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+pub fn set_file_len(fd: c_int, len: u64) -> SysResult<()> {
+    // SAFETY: plain syscall on a descriptor we own.
+    if unsafe { libc::ftruncate(fd, len as libc::off_t) } == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+pub fn close(fd: c_int) {
+    // SAFETY: only descriptors this library opened are closed here.
+    unsafe { libc::close(fd) };
+}
+
+/// Opens an unlinked temporary file in `dir`: never visible there, gone when the last
+/// descriptor or mapping goes, also after a crash.
+pub fn open_unlinked_tmp(dir: &CStr) -> SysResult<c_int> {
+    let dir_bytes = dir.to_bytes();
+    if dir_bytes.is_empty() {
+        return Err(libc::EINVAL);
+    }
+    check_dir(dir)?;
+    let e = match open_tmpfile(dir) {
+        Ok(fd) => return Ok(fd),
+        Err(e) => e,
+    };
+    if e != libc::EOPNOTSUPP && e != libc::EISDIR && e != libc::EINVAL {
+        return Err(e);
+    }
+    // No O_TMPFILE on this file system: create a unique name and unlink it at once.
+    let mut template = Vec::with_capacity(dir_bytes.len() + 20);
+    template.extend_from_slice(dir_bytes);
+    template.extend_from_slice(b"/memkind.XXXXXX\0");
+    // SAFETY: template is NUL-terminated and writable, as mkostemp requires.
+    let fd = unsafe { libc::mkostemp(template.as_mut_ptr() as *mut libc::c_char, libc::O_CLOEXEC) };
+    if fd < 0 {
+        return Err(errno());
+    }
+    // SAFETY: template now holds the created file's NUL-terminated path.
+    unsafe { libc::unlink(template.as_ptr() as *const libc::c_char) };
+    Ok(fd)
+}
+
+/// `O_TMPFILE` in `dir`: a file that never has a name.
+fn open_tmpfile(dir: &CStr) -> SysResult<c_int> {
+    // SAFETY: dir is a valid NUL-terminated string.
+    let fd = unsafe {
+        libc::open(
+            dir.as_ptr(),
+            libc::O_TMPFILE | libc::O_RDWR | libc::O_EXCL | libc::O_CLOEXEC,
+            0o600 as libc::c_uint,
+        )
+    };
+    if fd >= 0 {
+        Ok(fd)
+    } else {
+        Err(errno())
+    }
+}
+
+/// An unlinked file for a forked child's copy of a kind: `O_TMPFILE` in `dir` when it can,
+/// else anonymous shared memory. Allocation-free, as fork handlers must be.
+pub fn open_fork_copy(dir: Option<&CStr>) -> SysResult<c_int> {
+    if let Some(fd) = dir.and_then(|d| open_tmpfile(d).ok()) {
+        return Ok(fd);
+    }
+    // SAFETY: the name is a NUL-terminated literal.
+    let fd = unsafe { libc::memfd_create(c"memkind-fork".as_ptr(), libc::MFD_CLOEXEC) };
+    if fd >= 0 {
+        Ok(fd)
+    } else {
+        Err(errno())
+    }
+}
+
+/// Copies the data of `src[0..len)` into `dst` at the same offsets, skipping holes.
+pub fn copy_file_data(src: c_int, dst: c_int, len: u64) -> SysResult<()> {
+    let mut off: i64 = 0;
+    let end = len as i64;
+    while off < end {
+        // SAFETY: plain syscalls on descriptors we own.
+        let data = unsafe { libc::lseek(src, off, libc::SEEK_DATA) };
+        if data < 0 {
+            let e = errno();
+            // ENXIO: no data after `off`.
+            return if e == libc::ENXIO { Ok(()) } else { Err(e) };
+        }
+        // SAFETY: as above.
+        let hole = unsafe { libc::lseek(src, data, libc::SEEK_HOLE) }.min(end);
+        if hole < 0 {
+            return Err(errno());
+        }
+        copy_range(src, dst, data, hole)?;
+        off = hole;
+    }
+    Ok(())
+}
+
+fn copy_range(src: c_int, dst: c_int, mut from: i64, to: i64) -> SysResult<()> {
+    while from < to {
+        let (mut a, mut b) = (from, from);
+        // SAFETY: the offsets are valid out-pointers; descriptors are ours.
+        let n = unsafe { libc::copy_file_range(src, &mut a, dst, &mut b, (to - from) as usize, 0) };
+        if n > 0 {
+            from += n as i64;
+            continue;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let e = errno();
+        if e != libc::EXDEV && e != libc::ENOSYS && e != libc::EINVAL && e != libc::EOPNOTSUPP {
+            return Err(e);
+        }
+        // Through a buffer on the stack: fork handlers must not allocate.
+        let mut buf = [0u8; 64 * 1024];
+        while from < to {
+            let want = buf.len().min((to - from) as usize);
+            // SAFETY: buf is valid for `want` bytes.
+            let r = unsafe { libc::pread(src, buf.as_mut_ptr().cast(), want, from) };
+            if r <= 0 {
+                return if r == 0 { Ok(()) } else { Err(errno()) };
+            }
+            let mut done = 0;
+            while done < r as usize {
+                // SAFETY: buf holds r valid bytes.
+                let w = unsafe {
+                    libc::pwrite(
+                        dst,
+                        buf[done..].as_ptr().cast(),
+                        r as usize - done,
+                        from + done as i64,
+                    )
+                };
+                if w <= 0 {
+                    return Err(errno());
+                }
+                done += w as usize;
+            }
+            from += r as i64;
+        }
+    }
+    Ok(())
+}
+
+/// Makes descriptor `dst` refer to `src`'s file (close-on-exec) and closes `src`.
+pub fn move_fd(src: c_int, dst: c_int) -> SysResult<()> {
+    // SAFETY: plain syscalls on descriptors we own.
+    let r = unsafe { libc::dup3(src, dst, libc::O_CLOEXEC) };
+    let e = errno();
+    close(src);
+    if r < 0 {
+        Err(e)
+    } else {
+        Ok(())
+    }
+}
+
+/// The path must be an existing directory we may write into.
+pub fn check_dir(dir: &CStr) -> SysResult<()> {
+    // SAFETY: stat is plain old data; all-zero bytes are a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: dir is NUL-terminated and st is a writable stat buffer.
+    if unsafe { libc::stat(dir.as_ptr(), &mut st) } != 0 {
+        return Err(errno());
+    }
+    if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+        return Err(libc::ENOTDIR);
+    }
+    // SAFETY: dir is NUL-terminated.
+    if unsafe { libc::access(dir.as_ptr(), libc::W_OK | libc::X_OK) } != 0 {
+        return Err(errno());
+    }
+    Ok(())
+}
+
+/// Total size in bytes of the file system holding `fd`.
+pub fn fs_size(fd: c_int) -> SysResult<u64> {
+    // SAFETY: statvfs is plain old data; all-zero bytes are a valid value.
+    let mut sv: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: sv is a writable statvfs buffer; a bad fd only yields EBADF.
+    if unsafe { libc::fstatvfs(fd, &mut sv) } != 0 {
+        return Err(errno());
+    }
+    Ok((sv.f_blocks as u64).saturating_mul(sv.f_frsize as u64))
+}
+
+/// Physical memory of the machine in bytes.
+pub fn total_ram() -> u64 {
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let pages = unsafe { libc::sysconf(libc::_SC_PHYS_PAGES) };
+    if pages > 0 {
+        pages as u64 * page_size() as u64
+    } else {
+        0
+    }
+}
+
+/// Whether a file in `dir` can be mapped with MAP_SYNC, i.e. the directory is on a DAX
+/// file system.
+pub fn dir_supports_map_sync(dir: &CStr) -> SysResult<bool> {
+    let fd = open_unlinked_tmp(dir)?;
+    let len = page_size();
+    let result = match reserve_blocks(fd, 0, len) {
+        Err(e) => Err(e),
+        Ok(()) => {
+            const MAP_SHARED_VALIDATE: c_int = 0x03;
+            const MAP_SYNC: c_int = 0x80000;
+            // SAFETY: a fresh mapping chosen by the kernel, unmapped right away.
+            let p = unsafe {
+                libc::mmap(
+                    std::ptr::null_mut(),
+                    len,
+                    libc::PROT_READ | libc::PROT_WRITE,
+                    MAP_SHARED_VALIDATE | MAP_SYNC,
+                    fd,
+                    0,
+                )
+            };
+            if p == libc::MAP_FAILED {
+                Ok(false)
+            } else {
+                unmap(p as usize, len);
+                Ok(true)
+            }
+        }
+    };
+    close(fd);
+    result
+}
+
+/// CPUs online, read once: glibc answers from /sys each time, and every kind creation asks.
+pub fn num_cpus() -> usize {
+    static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = N.load(std::sync::atomic::Ordering::Relaxed);
+    if n != 0 {
+        return n;
+    }
+    // SAFETY: sysconf has no memory-safety preconditions.
+    let n = unsafe { libc::sysconf(libc::_SC_NPROCESSORS_ONLN) };
+    let n = if n > 0 { n as usize } else { 1 };
+    N.store(n, std::sync::atomic::Ordering::Relaxed);
+    n
+}
+
+/// Writes one line to stderr without allocating (usable inside allocator paths).
+pub fn report(parts: &[&[u8]]) {
+    let mut buf = [0u8; 256];
+    let mut n = 0;
+    for p in parts.iter().chain(std::iter::once(&&b"\n"[..])) {
+        let take = p.len().min(buf.len() - n);
+        buf[n..n + take].copy_from_slice(&p[..take]);
+        n += take;
+    }
+    // SAFETY: buf[..n] is initialised; fd 2 may be closed, in which case write just fails.
+    unsafe { libc::write(2, buf.as_ptr() as *const libc::c_void, n) };
+}
+
+/// Formats `v` as 0x-prefixed hex into `buf`, returning the used part.
+pub fn hex(v: usize, buf: &mut [u8; 18]) -> &[u8] {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    buf[0] = b'0';
+    buf[1] = b'x';
+    for i in 0..16 {
+        buf[2 + i] = DIGITS[(v >> ((15 - i) * 4)) & 0xf];
+    }
+    let first = (2..17).find(|&i| buf[i] != b'0').unwrap_or(17);
+    buf.copy_within(first..18, 2);
+    &buf[..2 + 18 - first]
+}
+
+// ---- NUMA and huge pages -------------------------------------------------------------
+
+/// Node bits `mbind` and `move_pages` understand (see `crate::numa::MAX_NODES`).
+pub const MAX_NODE_BITS: usize = 1024;
+
+/// Sets the memory policy of `[addr, addr+len)` (`MPOL_BIND`, `MPOL_PREFERRED`,
+/// `MPOL_INTERLEAVE`) to the nodes in `mask`; pages already present are left where they are.
+pub fn mbind(addr: usize, len: usize, mode: c_int, mask: &[u64]) -> SysResult<()> {
+    // The kernel reads maxnode - 1 bits, hence the + 1 (as libnuma passes it).
+    let maxnode = (mask.len() * 64 + 1) as libc::c_ulong;
+    // SAFETY: the range is part of a reservation of ours; mask holds maxnode - 1 bits.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mbind,
+            addr as *mut libc::c_void,
+            len as libc::c_ulong,
+            mode,
+            mask.as_ptr(),
+            maxnode,
+            0 as libc::c_uint,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+/// The NUMA node of the CPU the calling thread runs on (0 when the kernel cannot say).
+pub fn current_node() -> usize {
+    let (mut cpu, mut node): (libc::c_uint, libc::c_uint) = (0, 0);
+    // SAFETY: getcpu writes two unsigned ints; the cache argument may be NULL.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_getcpu,
+            &mut cpu as *mut libc::c_uint,
+            &mut node as *mut libc::c_uint,
+            std::ptr::null_mut::<libc::c_void>(),
+        )
+    };
+    if r == 0 {
+        node as usize
+    } else {
+        0
+    }
+}
+
+/// For each page address in `pages`, the node holding it, or a negative errno
+/// (`-ENOENT` for a page not yet touched, `-EFAULT` for an unmapped one).
+pub fn page_nodes(pages: &[*mut libc::c_void], status: &mut [c_int]) -> SysResult<()> {
+    debug_assert!(status.len() >= pages.len());
+    // SAFETY: move_pages with NULL nodes only queries; both arrays hold pages.len() entries.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_pages,
+            0 as libc::pid_t,
+            pages.len() as libc::c_ulong,
+            pages.as_ptr(),
+            std::ptr::null::<c_int>(),
+            status.as_mut_ptr(),
+            0 as c_int,
+        )
+    };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(())
+    }
+}
+
+/// Faults in `[addr, addr+len)` for writing without changing its contents. Fails (EFAULT,
+/// ENOMEM, EINVAL) on unmapped or read-only memory instead of raising SIGSEGV; ENOSYS on
+/// kernels before 5.14, which lack MADV_POPULATE_WRITE.
+pub fn populate_write(addr: usize, len: usize) -> SysResult<()> {
+    static SUPPORTED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    let supported = *SUPPORTED.get_or_init(|| {
+        // A zero-length call only validates the advice.
+        // SAFETY: a zero-length range touches nothing.
+        unsafe {
+            libc::madvise(
+                page_size() as *mut libc::c_void,
+                0,
+                libc::MADV_POPULATE_WRITE,
+            ) == 0
+        }
+    });
+    if !supported {
+        return Err(libc::ENOSYS);
+    }
+    // SAFETY: MADV_POPULATE_WRITE never changes data and reports bad ranges as errors.
+    let r = unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_POPULATE_WRITE) };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(errno())
+    }
+}
+
+/// Keeps transparent huge pages out of a range (interleaved kinds spread small pages).
+pub fn no_transparent_huge_pages(addr: usize, len: usize) {
+    // SAFETY: advice only; the range belongs to a reservation of ours.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_NOHUGEPAGE) };
+}
+
+/// Replaces part of a reservation with huge pages of `page` bytes (2 MiB or 1 GiB) from the
+/// kernel's pool. Without MAP_NORESERVE the kernel reserves the pages now, so a short pool
+/// fails here (ENOMEM) rather than with SIGBUS on first touch. On failure the range is
+/// reserved again.
+pub fn map_huge(addr: usize, len: usize, page: usize) -> SysResult<()> {
+    const MAP_HUGE_SHIFT: c_int = 26;
+    let log2 = page.trailing_zeros() as c_int;
+    // SAFETY: MAP_FIXED only over address space this library reserved itself.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE
+                | libc::MAP_ANONYMOUS
+                | libc::MAP_FIXED
+                | libc::MAP_HUGETLB
+                | (log2 << MAP_HUGE_SHIFT),
+            -1,
+            0,
+        )
+    };
+    if p != libc::MAP_FAILED {
+        return Ok(());
+    }
+    let e = errno();
+    // A failed MAP_FIXED may have dropped the old mapping: take the range back.
+    reserve_again(addr, len);
+    Err(e)
+}
+
+/// Turns part of a reservation back into inaccessible address space, releasing whatever
+/// backed it (e.g. huge pages whose binding failed).
+pub fn reserve_again(addr: usize, len: usize) {
+    // SAFETY: MAP_FIXED only over address space this library reserved itself.
+    unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE | libc::MAP_FIXED,
+            -1,
+            0,
+        )
+    };
+}
+
+/// An environment variable, read without allocating (usable before and during start-up).
+pub fn getenv(name: &CStr) -> Option<&'static [u8]> {
+    // SAFETY: name is NUL-terminated; the returned string lives as long as the environment
+    // entry, which the library never changes.
+    let p = unsafe { libc::getenv(name.as_ptr()) };
+    if p.is_null() {
+        None
+    } else {
+        // SAFETY: getenv returns a NUL-terminated string.
+        Some(unsafe { CStr::from_ptr(p) }.to_bytes())
+    }
+}
+
+/// Sets the calling thread's `errno`.
+///
+/// Post: `errno` reads `e` in this thread until the next call that sets it.
+pub fn set_errno(e: i32) {
+    // SAFETY: __errno_location always returns the valid thread-local errno slot.
+    unsafe { *libc::__errno_location() = e };
+}

@@ -1,0 +1,670 @@
+//! `libmemtier.so`: put under an unmodified program with `LD_PRELOAD`, it replaces the
+//! malloc family and spreads the heap over the tiers `MEMKIND_MEM_TIERS` names (memkind's
+//! `libmemtier(7)` language, parsed by `tiering::config`).
+//!
+//! - The DRAM tier is jemalloc's own arenas; file and KMEM_DAX tiers are kinds. A pointer
+//!   is told apart by the chunk map: kinds' memory is registered there, jemalloc's is not.
+//! - Calls that arrive before start-up finished (the loader, `dlsym` calling `calloc`,
+//!   jemalloc's own set-up) are served from a static buffer and never freed.
+//! - Rust code here allocates through jemalloc directly, never through the symbols it
+//!   replaces.
+//! - Without `MEMKIND_MEM_TIERS` the program runs on jemalloc alone, counting nothing.
+
+use std::cell::UnsafeCell;
+use std::ffi::CStr;
+use std::fmt::Write as _;
+use std::os::raw::{c_int, c_void};
+use std::sync::atomic::{AtomicI32, AtomicIsize, AtomicU8, AtomicUsize, Ordering};
+
+use heap::arena::plain;
+use heap::kind::{self, Slot};
+use once_cell::sync::OnceCell;
+use tiering::config::{self, Config, TierKind, TIERS_VAR};
+use tiering::{Counter, Policy, PolicyKind, Tuning};
+
+#[global_allocator]
+static RUST_ALLOC: plain::Direct = plain::Direct;
+
+const STATS_VAR: &CStr = c"MEMKIND_MEM_TIERS_STATS";
+const LOG_VAR: &CStr = c"MEMKIND_MEM_TIERING_LOG_LEVEL";
+
+struct Tier {
+    name: &'static str,
+    /// None: the DRAM tier (jemalloc's arenas).
+    slot: Option<&'static Slot>,
+    bytes: Counter,
+    allocs: Counter,
+    peak: AtomicIsize,
+}
+
+struct Tiers {
+    tiers: Vec<Tier>,
+    policy: Policy,
+    /// One DRAM tier and nothing counted: straight to jemalloc.
+    plain: bool,
+    stats: bool,
+    dram: Option<usize>,
+    /// Where a failed DRAM allocation falls back to (a KMEM_DAX tier, as memkind does).
+    fallback: Option<usize>,
+}
+
+static TIERS: OnceCell<Tiers> = OnceCell::new();
+/// Where the exit summary goes (a duplicate of stderr taken at start).
+static STATS_FD: AtomicI32 = AtomicI32::new(2);
+
+const UNINIT: u8 = 0;
+const STARTING: u8 = 1;
+const READY: u8 = 2;
+static STATE: AtomicU8 = AtomicU8::new(UNINIT);
+static STARTER: AtomicUsize = AtomicUsize::new(0);
+
+// ---------------------------------------------------------------------------------------
+// Allocations before start-up finished: a bump buffer, 16-byte header holding the size.
+
+const EARLY_LEN: usize = 1 << 20;
+const EARLY_HDR: usize = 16;
+
+#[repr(C, align(4096))]
+struct Early(UnsafeCell<[u8; EARLY_LEN]>);
+// SAFETY: disjoint ranges are handed out by an atomic bump pointer.
+unsafe impl Sync for Early {}
+
+static EARLY: Early = Early(UnsafeCell::new([0; EARLY_LEN]));
+static EARLY_NEXT: AtomicUsize = AtomicUsize::new(0);
+
+fn early_base() -> usize {
+    EARLY.0.get() as usize
+}
+
+fn in_early(p: *const c_void) -> bool {
+    (p as usize).wrapping_sub(early_base()) < EARLY_LEN
+}
+
+/// Zeroed memory (the buffer is never reused), aligned to `align` (a power of two).
+fn early_alloc(size: usize, align: usize) -> *mut c_void {
+    let align = align.max(EARLY_HDR);
+    let mut cur = EARLY_NEXT.load(Ordering::Relaxed);
+    loop {
+        let Some(start) = (early_base() + cur + EARLY_HDR).checked_next_multiple_of(align) else {
+            return std::ptr::null_mut();
+        };
+        let end = start - early_base() + size;
+        if end > EARLY_LEN {
+            set_errno(libc::ENOMEM);
+            return std::ptr::null_mut();
+        }
+        match EARLY_NEXT.compare_exchange_weak(cur, end, Ordering::AcqRel, Ordering::Relaxed) {
+            Ok(_) => {
+                // SAFETY: [start - 16, start + size) lies in the buffer and is ours alone.
+                unsafe { *((start - EARLY_HDR) as *mut usize) = size };
+                return start as *mut c_void;
+            }
+            Err(c) => cur = c,
+        }
+    }
+}
+
+fn early_size(p: *const c_void) -> usize {
+    // SAFETY: p came from early_alloc, which wrote the size just before it.
+    unsafe { *((p as usize - EARLY_HDR) as *const usize) }
+}
+
+// ---------------------------------------------------------------------------------------
+// Start-up.
+
+fn self_id() -> usize {
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() as usize }
+}
+
+/// The tiers, starting them on first use; None while this thread is starting them.
+#[inline]
+fn tiers() -> Option<&'static Tiers> {
+    match TIERS.get() {
+        Some(t) => Some(t),
+        None => start(),
+    }
+}
+
+#[cold]
+fn start() -> Option<&'static Tiers> {
+    match STATE.compare_exchange(UNINIT, STARTING, Ordering::AcqRel, Ordering::Acquire) {
+        Ok(_) => {
+            STARTER.store(self_id(), Ordering::Release);
+            let t = build();
+            let _ = TIERS.set(t);
+            STATE.store(READY, Ordering::Release);
+            let t = TIERS.get();
+            if let Some(t) = t {
+                announce(t);
+            }
+            t
+        }
+        Err(STARTING) if STARTER.load(Ordering::Acquire) == self_id() => None,
+        Err(_) => {
+            while STATE.load(Ordering::Acquire) != READY {
+                std::hint::spin_loop();
+            }
+            TIERS.get()
+        }
+    }
+}
+
+fn env(name: &CStr) -> Option<&'static str> {
+    // SAFETY: name is NUL-terminated; getenv's result lives as long as the environment
+    // entry, which start-up does not change.
+    let p = unsafe { libc::getenv(name.as_ptr()) };
+    if p.is_null() {
+        return None;
+    }
+    // SAFETY: getenv returns a NUL-terminated string.
+    let s = unsafe { CStr::from_ptr(p) };
+    match s.to_str() {
+        Ok(s) => Some(s),
+        Err(_) => die(&format!("{}: not valid UTF-8", name.to_string_lossy())),
+    }
+}
+
+/// Stops the program at start with one line on stderr.
+fn die(msg: &str) -> ! {
+    let line = format!("libmemtier: {msg}\n");
+    write_stderr(line.as_bytes());
+    // SAFETY: _exit has no preconditions.
+    unsafe { libc::_exit(1) }
+}
+
+fn write_stderr(b: &[u8]) {
+    write_fd(2, b)
+}
+
+fn write_fd(fd: c_int, b: &[u8]) {
+    let mut off = 0;
+    while off < b.len() {
+        // SAFETY: b[off..] is valid for reading.
+        let n = unsafe { libc::write(fd, b[off..].as_ptr().cast(), b.len() - off) };
+        if n <= 0 {
+            return;
+        }
+        off += n as usize;
+    }
+}
+
+fn log_level() -> u8 {
+    match env(LOG_VAR) {
+        None | Some("") | Some("0") => 0,
+        Some("1") => 1,
+        Some("2") => 2,
+        Some(v) => die(&format!(
+            "MEMKIND_MEM_TIERING_LOG_LEVEL: '{v}': expected 0, 1 or 2"
+        )),
+    }
+}
+
+fn build() -> Tiers {
+    let stats = matches!(env(STATS_VAR), Some(v) if !v.is_empty() && v != "0") || log_level() >= 2;
+    let cfg = match env(c"MEMKIND_MEM_TIERS") {
+        None | Some("") => Config {
+            tiers: vec![config::TierCfg {
+                kind: TierKind::Dram,
+                ratio: 1,
+            }],
+            policy: PolicyKind::StaticRatio,
+            thresholds: Vec::new(),
+        },
+        Some(s) => config::parse(s, env(c"MEMKIND_MEM_THRESHOLDS").filter(|t| !t.is_empty()))
+            .unwrap_or_else(|e| die(&e.to_string())),
+    };
+    let ratios: Vec<u32> = cfg.tiers.iter().map(|t| t.ratio).collect();
+    let policy = Policy::new(cfg.policy, &ratios, &cfg.thresholds, Tuning::default())
+        .unwrap_or_else(|e| die(&format!("MEMKIND_MEM_TIERS: {e:?}")));
+    let tiers: Vec<Tier> = cfg.tiers.iter().map(open_tier).collect();
+    let dram = tiers.iter().position(|t| t.slot.is_none());
+    let fallback = dram.and(cfg.tiers.iter().position(|t| t.kind == TierKind::KmemDax));
+    let plain = tiers.len() == 1 && dram == Some(0) && !stats;
+    if stats {
+        // Programs may close stderr in their own exit handlers (coreutils do), which run
+        // before ours: the summary goes to a private copy of it.
+        // SAFETY: plain fcntl on descriptor 2.
+        let fd = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
+        STATS_FD.store(if fd >= 0 { fd } else { 2 }, Ordering::Relaxed);
+        // SAFETY: print_stats is a plain function that lives as long as the process.
+        unsafe { libc::atexit(print_stats) };
+    }
+    Tiers {
+        tiers,
+        policy,
+        plain,
+        stats,
+        dram,
+        fallback,
+    }
+}
+
+fn open_tier(t: &config::TierCfg) -> Tier {
+    let slot = match &t.kind {
+        TierKind::Dram => None,
+        TierKind::KmemDax => {
+            let h = kind::statics::SLOTS[14].handle();
+            match kind::usable(h) {
+                Ok(s) => Some(s),
+                Err(e) => die(&format!(
+                    "{TIERS_VAR}: 'KIND:KMEM_DAX': expected a machine with a memory-only NUMA node (or MEMKIND_DAX_KMEM_NODES); {}",
+                    heap::error::message(e.code())
+                )),
+            }
+        }
+        TierKind::FsDax { path, limit } => {
+            let dir = std::ffi::CString::new(path.as_str()).unwrap_or_else(|_| {
+                die(&format!(
+                    "{TIERS_VAR}: 'PATH:{path}': expected a path without NUL"
+                ))
+            });
+            match kind::file::create(&dir, *limit, kind::file::POLICY_DEFAULT) {
+                Ok(s) => Some(s),
+                Err(e) => die(&format!(
+                    "{TIERS_VAR}: 'PATH:{path}': expected a directory where a file-backed kind can be created; {}",
+                    heap::error::message(e.code())
+                )),
+            }
+        }
+    };
+    Tier {
+        name: t.kind.name(),
+        slot,
+        bytes: Counter::new(),
+        allocs: Counter::new(),
+        peak: AtomicIsize::new(0),
+    }
+}
+
+fn announce(t: &Tiers) {
+    if log_level() == 0 {
+        return;
+    }
+    let mut s = String::new();
+    for (i, tier) in t.tiers.iter().enumerate() {
+        let _ = writeln!(s, "libmemtier: tier {i}: {}", tier.name);
+    }
+    write_stderr(s.as_bytes());
+}
+
+extern "C" fn print_stats() {
+    let Some(t) = TIERS.get() else { return };
+    let mut s = String::new();
+    for (i, tier) in t.tiers.iter().enumerate() {
+        let fs = tier
+            .slot
+            .map_or(0, |s| file_bytes(s.fd.load(Ordering::Relaxed)));
+        let _ = writeln!(
+            s,
+            "memtier: tier {i} {} allocs={} bytes={} peak={} fs_bytes={fs}",
+            tier.name,
+            tier.allocs.sum(),
+            tier.bytes.sum(),
+            tier.peak.load(Ordering::Relaxed).max(tier.bytes.sum()),
+        );
+    }
+    write_fd(STATS_FD.load(Ordering::Relaxed), s.as_bytes());
+}
+
+fn file_bytes(fd: c_int) -> u64 {
+    if fd < 0 {
+        return 0;
+    }
+    // SAFETY: zeroed stat is a valid out-buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fd is a kind's open file.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return 0;
+    }
+    st.st_blocks as u64 * 512
+}
+
+// ---------------------------------------------------------------------------------------
+// The allocation paths.
+
+fn set_errno(e: c_int) {
+    // SAFETY: __errno_location always returns the calling thread's errno slot.
+    unsafe { *libc::__errno_location() = e };
+}
+
+fn nomem(p: *mut c_void) -> *mut c_void {
+    if p.is_null() {
+        set_errno(libc::ENOMEM);
+    }
+    p
+}
+
+#[derive(Clone, Copy)]
+enum How {
+    Plain,
+    Zeroed,
+    Aligned(usize),
+}
+
+impl Tiers {
+    #[inline]
+    fn alloc(&self, size: usize, how: How) -> *mut c_void {
+        let i = self.policy.choose(size, |i| self.tiers[i].bytes.sum());
+        let p = self.alloc_in(i, size, how);
+        if p.is_null() && Some(i) == self.dram {
+            if let Some(f) = self.fallback {
+                return self.alloc_in(f, size, how);
+            }
+        }
+        nomem(p)
+    }
+
+    fn alloc_in(&self, i: usize, size: usize, how: How) -> *mut c_void {
+        let t = &self.tiers[i];
+        let p = match (t.slot, how) {
+            (None, How::Plain) => plain::malloc(size),
+            (None, How::Zeroed) => plain::calloc(1, size),
+            (None, How::Aligned(a)) => plain::aligned(a, size),
+            (Some(s), How::Plain) => kind::malloc(s, size).unwrap_or(std::ptr::null_mut()),
+            (Some(s), How::Zeroed) => kind::calloc(s, 1, size).unwrap_or(std::ptr::null_mut()),
+            (Some(s), How::Aligned(a)) => kind::aligned(s, a, size).unwrap_or(std::ptr::null_mut()),
+        };
+        if !p.is_null() {
+            self.count(i, p, 1);
+        }
+        p
+    }
+
+    /// Adds (`sign` 1) or removes (-1) a live block of tier `i` from its counts.
+    #[inline]
+    fn count(&self, i: usize, p: *mut c_void, sign: isize) {
+        let t = &self.tiers[i];
+        let n = match t.slot {
+            // SAFETY: p is a live block of jemalloc's arenas.
+            None => unsafe { plain::usable_size(p) },
+            Some(_) => kind::usable_size(p).unwrap_or(0),
+        };
+        self.count_bytes(i, n as isize * sign, sign > 0);
+    }
+
+    #[inline]
+    fn count_bytes(&self, i: usize, delta: isize, new_block: bool) {
+        let t = &self.tiers[i];
+        t.bytes.add(delta);
+        if self.stats {
+            if new_block {
+                t.allocs.add(1);
+            }
+            if delta > 0 {
+                t.peak.fetch_max(t.bytes.sum(), Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn tier_of_slot(&self, s: &Slot) -> Option<usize> {
+        self.tiers
+            .iter()
+            .position(|t| t.slot.is_some_and(|x| x.id == s.id))
+    }
+
+    #[inline]
+    fn free(&self, p: *mut c_void) {
+        if heap::chunk::lookup(p as usize).is_none() {
+            match self.dram {
+                Some(d) => {
+                    self.count(d, p, -1);
+                    // SAFETY: not in any kind's memory, so it is one of jemalloc's blocks.
+                    unsafe { plain::free(p) }
+                }
+                None => kind::report_foreign("free", p),
+            }
+            return;
+        }
+        match kind::free_sized(p) {
+            Some((s, n)) => {
+                if let Some(i) = self.tier_of_slot(s) {
+                    self.count_bytes(i, -(n as isize), false);
+                }
+            }
+            None => kind::report_foreign("free", p),
+        }
+    }
+
+    fn realloc(&self, p: *mut c_void, size: usize) -> *mut c_void {
+        if heap::chunk::lookup(p as usize).is_none() {
+            let Some(d) = self.dram else {
+                kind::report_foreign("realloc", p);
+                set_errno(libc::EINVAL);
+                return std::ptr::null_mut();
+            };
+            // SAFETY: not in any kind's memory, so it is one of jemalloc's blocks.
+            let old = unsafe { plain::usable_size(p) };
+            // SAFETY: as above.
+            let q = unsafe { plain::realloc(p, size) };
+            if q.is_null() {
+                return nomem(q);
+            }
+            // SAFETY: q is live.
+            let new = unsafe { plain::usable_size(q) };
+            self.count_bytes(d, new as isize - old as isize, false);
+            return q;
+        }
+        let (Some(s), Some(old)) = (kind::detect(p), kind::usable_size(p)) else {
+            kind::report_foreign("realloc", p);
+            set_errno(libc::EINVAL);
+            return std::ptr::null_mut();
+        };
+        match kind::realloc(s, p, size) {
+            Ok(q) => {
+                if let Some(i) = self.tier_of_slot(s) {
+                    let new = kind::usable_size(q).unwrap_or(0);
+                    self.count_bytes(i, new as isize - old as isize, false);
+                }
+                q
+            }
+            Err(_) => nomem(std::ptr::null_mut()),
+        }
+    }
+
+    fn usable_size(&self, p: *mut c_void) -> usize {
+        if heap::chunk::lookup(p as usize).is_none() {
+            // SAFETY: not in any kind's memory, so it is one of jemalloc's blocks.
+            return unsafe { plain::usable_size(p) };
+        }
+        kind::usable_size(p).unwrap_or(0)
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The exported malloc family. Every body runs under catch_unwind: a panic becomes a failed
+// allocation, never an unwind into C.
+
+fn guard<R, F: FnOnce() -> R>(fail: R, f: F) -> R {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(fail)
+}
+
+#[inline]
+fn alloc(size: usize, how: How) -> *mut c_void {
+    let size = size.max(1);
+    match tiers() {
+        Some(t) if t.plain => nomem(match how {
+            How::Plain => plain::malloc(size),
+            How::Zeroed => plain::calloc(1, size),
+            How::Aligned(a) => plain::aligned(a, size),
+        }),
+        Some(t) => t.alloc(size, how),
+        None => early_alloc(
+            size,
+            match how {
+                How::Aligned(a) => a,
+                _ => EARLY_HDR,
+            },
+        ),
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn malloc(size: usize) -> *mut c_void {
+    guard(std::ptr::null_mut(), || alloc(size, How::Plain))
+}
+
+#[no_mangle]
+pub extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
+    guard(std::ptr::null_mut(), || match n.checked_mul(size) {
+        Some(total) => alloc(total, How::Zeroed),
+        None => nomem(std::ptr::null_mut()),
+    })
+}
+
+/// # Safety
+/// `p` is NULL or a live block from this allocator, as for C `free`.
+#[no_mangle]
+pub unsafe extern "C" fn free(p: *mut c_void) {
+    guard((), || {
+        if p.is_null() || in_early(p) {
+            return;
+        }
+        match TIERS.get() {
+            // SAFETY: with one DRAM tier every block is one of jemalloc's.
+            Some(t) if t.plain => unsafe { plain::free(p) },
+            Some(t) => t.free(p),
+            // Nothing but the early buffer exists before start-up.
+            None => {}
+        }
+    })
+}
+
+/// # Safety
+/// `p` is NULL or a live block from this allocator, as for C `realloc`.
+#[no_mangle]
+pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
+    guard(std::ptr::null_mut(), || {
+        if p.is_null() {
+            return alloc(size, How::Plain);
+        }
+        if size == 0 {
+            // SAFETY: per this function's contract.
+            unsafe { free(p) };
+            return std::ptr::null_mut();
+        }
+        if in_early(p) {
+            let q = alloc(size, How::Plain);
+            if !q.is_null() {
+                // SAFETY: both blocks hold at least min(old, size) bytes.
+                unsafe {
+                    std::ptr::copy_nonoverlapping(
+                        p as *const u8,
+                        q as *mut u8,
+                        early_size(p).min(size),
+                    )
+                };
+            }
+            return q;
+        }
+        match TIERS.get() {
+            // SAFETY: with one DRAM tier every block is one of jemalloc's.
+            Some(t) if t.plain => nomem(unsafe { plain::realloc(p, size) }),
+            Some(t) => t.realloc(p, size),
+            None => nomem(std::ptr::null_mut()),
+        }
+    })
+}
+
+/// # Safety
+/// `p` is NULL or a live block from this allocator.
+#[no_mangle]
+pub unsafe extern "C" fn reallocarray(p: *mut c_void, n: usize, size: usize) -> *mut c_void {
+    match n.checked_mul(size) {
+        // SAFETY: per this function's contract.
+        Some(total) => unsafe { realloc(p, total) },
+        None => nomem(std::ptr::null_mut()),
+    }
+}
+
+fn page() -> usize {
+    os::page_size()
+}
+
+/// # Safety
+/// `memptr` is NULL or writable.
+#[no_mangle]
+pub unsafe extern "C" fn posix_memalign(
+    memptr: *mut *mut c_void,
+    align: usize,
+    size: usize,
+) -> c_int {
+    guard(libc::ENOMEM, || {
+        if memptr.is_null() || !align.is_power_of_two() || align < std::mem::size_of::<usize>() {
+            return libc::EINVAL;
+        }
+        let p = alloc(size, How::Aligned(align));
+        if p.is_null() {
+            return libc::ENOMEM;
+        }
+        // SAFETY: memptr is a non-NULL out-pointer.
+        unsafe { *memptr = p };
+        0
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
+    guard(std::ptr::null_mut(), || {
+        if !align.is_power_of_two() {
+            set_errno(libc::EINVAL);
+            return std::ptr::null_mut();
+        }
+        alloc(size, How::Aligned(align))
+    })
+}
+
+#[no_mangle]
+pub extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
+    // glibc rounds an alignment that is not a power of two up to one.
+    match align.max(1).checked_next_power_of_two() {
+        Some(a) => guard(std::ptr::null_mut(), || alloc(size, How::Aligned(a))),
+        None => {
+            set_errno(libc::EINVAL);
+            std::ptr::null_mut()
+        }
+    }
+}
+
+#[no_mangle]
+pub extern "C" fn valloc(size: usize) -> *mut c_void {
+    memalign(page(), size)
+}
+
+#[no_mangle]
+pub extern "C" fn pvalloc(size: usize) -> *mut c_void {
+    match size.max(1).checked_next_multiple_of(page()) {
+        Some(s) => memalign(page(), s),
+        None => nomem(std::ptr::null_mut()),
+    }
+}
+
+/// # Safety
+/// `p` is NULL or a live block from this allocator.
+#[no_mangle]
+pub unsafe extern "C" fn malloc_usable_size(p: *mut c_void) -> usize {
+    guard(0, || {
+        if p.is_null() {
+            return 0;
+        }
+        if in_early(p) {
+            return early_size(p);
+        }
+        match TIERS.get() {
+            // SAFETY: with one DRAM tier every block is one of jemalloc's.
+            Some(t) if t.plain => unsafe { plain::usable_size(p) },
+            Some(t) => t.usable_size(p),
+            None => 0,
+        }
+    })
+}
+
+/// Starts the tiers when the library is loaded, so a bad configuration stops the program
+/// before `main` even if nothing allocates first.
+extern "C" fn on_load() {
+    let _ = tiers();
+}
+
+#[used]
+#[link_section = ".init_array"]
+static ON_LOAD: extern "C" fn() = on_load;
