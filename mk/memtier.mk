@@ -2,7 +2,9 @@
 # defines CARGO, CARGO_TARGET, BUILD, PREFIX, DESTDIR and LIBDIR).
 #
 #   memtier-lib      $(MEMTIER_SO): the preload crate's static library linked with a
-#                    version script that exports only the malloc family
+#                    version script that exports only the malloc family, against
+#                    libmemkind.so.0 (found beside it: RUNPATH $ORIGIN; a copy is put in
+#                    $(BUILD) so the uninstalled library runs too)
 #   memtier-install  libmemtier.so.0 and libmemtier.so under $(LIBDIR)
 #   preload-test     the malloc-family contract under the interposer, per configuration
 
@@ -15,12 +17,14 @@ MEMTIER_SO := $(BUILD)/libmemtier.so.0
 memtier-lib: $(MEMTIER_SO)
 
 $(MEMTIER_A):
-	$(CARGO) build --release -p memtier-preload
+	$(CARGO) build --release -p memtier-preload -p memkind
 
 $(MEMTIER_SO): $(MEMTIER_A) libs/libmemtier/memtier.map
 	@mkdir -p $(BUILD)
+	cp $(CARGO_TARGET)/libmemkind.so $(BUILD)/libmemkind.so.0
 	$(MEMTIER_CC) -shared -o $@ \
 		-Wl,--whole-archive $(MEMTIER_A) -Wl,--no-whole-archive \
+		$(BUILD)/libmemkind.so.0 -Wl,-rpath,'$$ORIGIN' \
 		-Wl,--version-script=libs/libmemtier/memtier.map -Wl,-soname,libmemtier.so.0 -Wl,-z,now -s \
 		-lpthread -ldl -lm
 

@@ -205,52 +205,57 @@ if [ "$mode" = ours ]; then
         show_log "$scratch/header.log"
     fi
 
-    # Exported symbols: only the public prefixes, and everything the reference
-    # headers declare.
+    # Exported symbols: exactly the names our installed headers declare (memkind.h,
+    # memkind_memtier.h, hbwmalloc.h; no pmem_*: that is libpmem.so.1's), and everything
+    # the reference headers declare.
     ref_headers=()
     for h in memkind.h memkind_deprecated.h; do
         [ -f "$ref_header_dir/$h" ] && ref_headers+=("$ref_header_dir/$h")
     done
-    if python3 - "$prefix/lib/libmemkind.so" "${ref_headers[@]}" \
+    if python3 - "$prefix/lib/libmemkind.so" "$prefix/include" "${ref_headers[@]}" \
         >"$scratch/symbols.log" 2>&1 <<'EOF'; then
 import re, subprocess, sys
 
-lib, headers = sys.argv[1], sys.argv[2:]
-allowed_prefixes = ("memkind_", "MEMKIND_", "pmem_", "hbw_", "memtier_")
+lib, ours, refs = sys.argv[1], sys.argv[2], sys.argv[3:]
 linker_names = {"_init", "_fini", "_edata", "_end", "__bss_start"}
 nm = subprocess.run(["nm", "-D", "--defined-only", lib],
                     capture_output=True, text=True, check=True).stdout
-defined, unexpected = set(), []
+defined = set()
 for line in nm.splitlines():
     fields = line.split()
-    if len(fields) < 2:
+    if len(fields) < 2 or fields[-2] == "A":  # version nodes
         continue
-    kind, name = fields[-2], fields[-1].split("@")[0]
-    defined.add(name)
-    if kind == "A":  # version nodes
-        continue
-    if name.startswith(allowed_prefixes) or name in linker_names:
-        continue
-    unexpected.append(fields[-1])
-for name in unexpected:
-    print("unexpected export:", name)
+    name = fields[-1].split("@")[0]
+    if name not in linker_names:
+        defined.add(name)
 
-declared = set()
-for header in headers:
-    text = open(header).read()
-    text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    text = re.sub(r"//[^\n]*", " ", text)
-    text = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#"))
-    declared |= set(re.findall(r"\b(memkind_\w+)\s*\(", text))
-    declared |= set(re.findall(r"\bextern\s+memkind_t\s+(\w+)\s*;", text))
-missing = sorted(declared - defined)
+def declared_in(headers):
+    names = set()
+    for header in headers:
+        text = open(header).read()
+        text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
+        text = re.sub(r"//[^\n]*", " ", text)
+        text = "\n".join(l for l in text.splitlines() if not l.lstrip().startswith("#"))
+        names |= set(re.findall(r"\b((?:memkind|memtier|hbw)_\w+)\s*\(", text))
+        names |= set(re.findall(r"\bextern\s+memkind_t\s+(\w+)\s*;", text))
+    return names
+
+own = declared_in([ours + "/" + h for h in ("memkind.h", "memkind_memtier.h", "hbwmalloc.h")])
+ref = declared_in(refs)
+unexpected = sorted(defined - own)
+undeclared = sorted(own - defined)
+missing = sorted(ref - defined)
+for name in unexpected:
+    print("exported but not declared by our headers:", name)
+for name in undeclared:
+    print("declared but not exported:", name)
 for name in missing:
-    print("missing export:", name)
-print("%d exports, %d declared by the reference headers, %d unexpected, %d missing"
-      % (len(defined), len(declared), len(unexpected), len(missing)))
-if not headers:
-    print("note: reference headers not found, declared names not checked")
-sys.exit(1 if unexpected or missing else 0)
+    print("declared by the reference headers, not exported:", name)
+print("%d exports, %d declared by our headers, %d by the reference headers"
+      % (len(defined), len(own), len(ref)))
+if not refs:
+    print("note: reference headers not found, their names not checked")
+sys.exit(1 if unexpected or undeclared or missing else 0)
 EOF
         pass "exported symbols"
     else

@@ -273,6 +273,20 @@ pub fn tcache_flush(id: u32) {
     unsafe { ctl(c"tcache.flush", None, Some(&mut v)) };
 }
 
+/// Empties the calling thread's automatic cache into the arenas its blocks came from.
+pub fn flush_thread_cache() {
+    // SAFETY: thread.tcache.flush takes no value.
+    unsafe { ctl::<u8>(c"thread.tcache.flush", None, None) };
+}
+
+/// # Safety
+/// `p` must be a live jemalloc allocation (of any arena).
+#[inline]
+pub unsafe fn free_uncached(p: *mut c_void) {
+    // SAFETY: the caller guarantees p is live; no cache keeps it.
+    unsafe { je::dallocx(p, free_flags(None)) }
+}
+
 /// Makes `arena` the calling thread's arena for allocations without explicit flags.
 pub fn bind_thread(arena: u32) -> bool {
     let mut v: c_uint = arena;
@@ -304,94 +318,50 @@ pub unsafe fn free_bound(p: *mut c_void) {
     unsafe { je::free(p) }
 }
 
-/// jemalloc's own arenas and automatic thread cache, untouched by any kind: the
-/// interposer's DRAM tier and its Rust allocations. Nothing here is registered in the
-/// chunk map, which is how a pointer from here is told from a kind's.
-pub mod plain {
+/// The libraries' own Rust allocations (tables, strings, registries): jemalloc's arena 0,
+/// past every thread cache. Arena 0 is an automatic arena no kind binds threads to, and
+/// bypassing the caches keeps these blocks out of the automatic cache that serves
+/// `MEMKIND_DEFAULT`. Under the interposer the C `malloc` is the interposer itself, which
+/// may send a block to any tier: code that runs under a kind's lock must never go there.
+pub mod internal {
     use std::alloc::{GlobalAlloc, Layout};
-    use std::os::raw::c_void;
 
     use super::je;
 
-    /// Alignment every plain allocation has without asking.
-    const MIN_ALIGN: usize = 16;
-
     #[inline]
-    pub fn malloc(size: usize) -> *mut c_void {
-        // SAFETY: jemalloc's malloc accepts any size.
-        unsafe { je::malloc(size) }
+    fn flags(align: usize) -> std::os::raw::c_int {
+        super::flags(0, false) | super::align_flag(align)
     }
 
-    #[inline]
-    pub fn calloc(n: usize, size: usize) -> *mut c_void {
-        // SAFETY: jemalloc's calloc checks the product for overflow.
-        unsafe { je::calloc(n, size) }
-    }
+    /// A Rust global allocator on jemalloc's arena 0, uncached.
+    pub struct Alloc;
 
-    /// `align` must be a power of two.
-    #[inline]
-    pub fn aligned(align: usize, size: usize) -> *mut c_void {
-        if align <= MIN_ALIGN {
-            return malloc(size);
-        }
-        // SAFETY: size is made non-zero; the flag encodes a power-of-two alignment.
-        unsafe { je::mallocx(size.max(1), super::align_flag(align)) }
-    }
-
-    /// # Safety
-    /// `p` must be NULL or a live allocation from this module.
-    #[inline]
-    pub unsafe fn free(p: *mut c_void) {
-        // SAFETY: per the contract.
-        unsafe { je::free(p) }
-    }
-
-    /// # Safety
-    /// `p` must be NULL or a live allocation from this module.
-    #[inline]
-    pub unsafe fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
-        // SAFETY: per the contract.
-        unsafe { je::realloc(p, size) }
-    }
-
-    /// # Safety
-    /// `p` must be a live allocation from this module.
-    #[inline]
-    pub unsafe fn usable_size(p: *const c_void) -> usize {
-        // SAFETY: per the contract.
-        unsafe { je::malloc_usable_size(p) }
-    }
-
-    /// A Rust global allocator on jemalloc, for code that must not allocate through the
-    /// C `malloc` (the interposer replaces it).
-    pub struct Direct;
-
-    // SAFETY: jemalloc returns blocks of at least the requested size and alignment.
-    unsafe impl GlobalAlloc for Direct {
+    // SAFETY: jemalloc returns blocks of at least the requested size and alignment, and
+    // every block is freed or resized with the same arena and cache flags.
+    unsafe impl GlobalAlloc for Alloc {
+        #[inline]
         unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-            aligned(l.align(), l.size()).cast()
+            // SAFETY: size is non-zero per GlobalAlloc's contract; the flags name arena 0
+            // and a power-of-two alignment.
+            unsafe { je::mallocx(l.size(), flags(l.align())).cast() }
         }
 
+        #[inline]
         unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
-            if l.align() <= MIN_ALIGN {
-                return calloc(1, l.size()).cast();
-            }
-            // SAFETY: size is non-zero per GlobalAlloc's contract.
-            unsafe { je::mallocx(l.size(), super::align_flag(l.align()) | super::ZERO).cast() }
+            // SAFETY: as for alloc.
+            unsafe { je::mallocx(l.size(), flags(l.align()) | super::ZERO).cast() }
         }
 
-        unsafe fn dealloc(&self, p: *mut u8, _: Layout) {
-            // SAFETY: p came from this allocator.
-            unsafe { free(p.cast()) }
+        #[inline]
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            // SAFETY: p came from alloc with the same layout, hence the same flags.
+            unsafe { je::dallocx(p.cast(), flags(l.align())) }
         }
 
+        #[inline]
         unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
-            if l.align() <= MIN_ALIGN {
-                // SAFETY: p came from this allocator.
-                return unsafe { realloc(p.cast(), new) }.cast();
-            }
-            // SAFETY: p came from this allocator; new is non-zero.
-            unsafe { je::rallocx(p.cast(), new, super::align_flag(l.align())).cast() }
+            // SAFETY: p came from this allocator with l; new is non-zero.
+            unsafe { je::rallocx(p.cast(), new, flags(l.align())).cast() }
         }
     }
 }

@@ -54,6 +54,10 @@ const EMPTY_CHUNK: Chunk = Chunk {
 /// Chunk index for each GiB of address space; 0 means "no chunk".
 static OWNER: [AtomicU16; OWNER_LEN] = [const { AtomicU16::new(0) }; OWNER_LEN];
 static CHUNKS: [Chunk; MAX_CHUNKS] = [EMPTY_CHUNK; MAX_CHUNKS];
+/// Per GiB: the owning slot's id + 1 when one whole-GiB chunk covers it, else 0 (no chunk,
+/// or fixed regions that need the full lookup). Lets the free fast path name the kind
+/// with one load.
+static GIB_SLOT: [AtomicU16; OWNER_LEN] = [const { AtomicU16::new(0) }; OWNER_LEN];
 /// Indices of the fixed chunks (0 = free entry); written under `TABLE_LOCK`.
 static FIXED: [AtomicU16; MAX_FIXED] = [const { AtomicU16::new(0) }; MAX_FIXED];
 /// Entries of FIXED ever used: searches stop there.
@@ -104,16 +108,19 @@ impl Chunk {
         }
     }
 
+    #[inline]
     pub fn end(&self) -> usize {
         self.base.load(Ordering::Relaxed) + self.len.load(Ordering::Relaxed)
     }
 
+    #[inline]
     pub fn contains(&self, addr: usize, len: usize) -> bool {
         let base = self.base.load(Ordering::Relaxed);
         addr >= base && addr.saturating_add(len) <= self.end()
     }
 }
 
+#[inline]
 pub fn get(idx: u16) -> &'static Chunk {
     &CHUNKS[idx as usize]
 }
@@ -158,6 +165,14 @@ fn find_fixed(p: usize) -> u16 {
         .unwrap_or(0)
 }
 
+/// The id of the slot whose whole-GiB chunk holds `p`; None for memory of no kind and for
+/// fixed regions (use [`lookup`] there).
+#[inline(always)]
+pub fn slot_of_gib(p: usize) -> Option<u32> {
+    let v = GIB_SLOT.get(p >> CHUNK_SHIFT)?.load(Ordering::Acquire);
+    (v != 0).then(|| v as u32 - 1)
+}
+
 /// Index of the chunk holding `p` (0 if none).
 pub fn index_of(p: usize) -> u16 {
     let gib = p >> CHUNK_SHIFT;
@@ -175,8 +190,12 @@ fn gibs(base: usize, len: usize) -> std::ops::RangeInclusive<usize> {
     (base >> CHUNK_SHIFT)..=((base + len - 1) >> CHUNK_SHIFT)
 }
 
-/// Maps a live map for `len` bytes: its address, length in words and in bytes.
+/// Maps a live map for `len` bytes: its address, length in words and in bytes; an empty
+/// one (all zero) unless `MEMKIND_CHECK=1` asked for live maps.
 fn new_live_map(len: usize) -> Option<(usize, usize, usize)> {
+    if !crate::env::check() {
+        return Some((0, 0, 0));
+    }
     let words = (len >> SLOT_SHIFT).div_ceil(64);
     let map_bytes = (words * 8).next_multiple_of(sys::page_size());
     let live = sys::reserve(map_bytes, sys::page_size()).ok()?;
@@ -185,6 +204,12 @@ fn new_live_map(len: usize) -> Option<(usize, usize, usize)> {
         return None;
     }
     Some((live, words, map_bytes))
+}
+
+fn drop_live_map(live: usize, map_bytes: usize) {
+    if map_bytes != 0 {
+        sys::unmap(live, map_bytes);
+    }
 }
 
 /// Fills chunk `idx` in; the caller holds `TABLE_LOCK` and publishes it in OWNER after.
@@ -228,7 +253,7 @@ pub fn register_fixed(base: usize, len: usize, slot: u32) -> Result<u16, Error> 
     let (idx, entry) = match (overlaps, free_chunk_index(), entry) {
         (false, Some(idx), Some(entry)) => (idx, entry),
         (o, _, _) => {
-            sys::unmap(live, map_bytes);
+            drop_live_map(live, map_bytes);
             return Err(if o { Error::Invalid } else { Error::TooMany });
         }
     };
@@ -280,13 +305,14 @@ pub fn register(base: usize, len: usize, slot: u32, file_off: u64) -> Option<u16
     // A GiB already claimed (a fixed region over memory the caller gave back) stays its.
     let taken = gibs(base, len).any(|g| OWNER[g].load(Ordering::Relaxed) != 0);
     let Some(idx) = free_chunk_index().filter(|_| !taken) else {
-        sys::unmap(live, map_bytes);
+        drop_live_map(live, map_bytes);
         return None;
     };
     fill(idx, base, len, slot, file_off, (live, words));
     CHUNKS[idx].fixed.store(false, Ordering::Relaxed);
     for g in gibs(base, len) {
         OWNER[g].store(idx as u16, Ordering::Release);
+        GIB_SLOT[g].store(slot as u16 + 1, Ordering::Release);
     }
     Some(idx as u16)
 }
@@ -307,6 +333,7 @@ pub fn unregister(idx: u16) {
         }
     } else {
         for g in gibs(base, len) {
+            GIB_SLOT[g].store(0, Ordering::Release);
             OWNER[g].store(0, Ordering::Release);
         }
     }

@@ -14,7 +14,9 @@ const ON: u8 = 2;
 
 static DEBUG: AtomicU8 = AtomicU8::new(UNREAD);
 static HOG: AtomicU8 = AtomicU8::new(UNREAD);
+static CHECK: AtomicU8 = AtomicU8::new(UNREAD);
 
+#[inline]
 fn flag(cell: &AtomicU8, name: &std::ffi::CStr) -> bool {
     match cell.load(Ordering::Relaxed) {
         ON => true,
@@ -28,6 +30,7 @@ fn flag(cell: &AtomicU8, name: &std::ffi::CStr) -> bool {
 }
 
 /// `MEMKIND_DEBUG=1`: explain failures on stderr.
+#[inline]
 pub fn debug() -> bool {
     flag(&DEBUG, c"MEMKIND_DEBUG")
 }
@@ -35,6 +38,22 @@ pub fn debug() -> bool {
 /// `MEMKIND_HOG_MEMORY=1`: never give freed memory back to the system.
 pub fn hog_memory() -> bool {
     flag(&HOG, c"MEMKIND_HOG_MEMORY")
+}
+
+/// `MEMKIND_CHECK=1`: every kind keeps a live map (one bit per 8 bytes of heap) so double,
+/// interior, stale and racing frees are reported instead of reaching jemalloc. Off by
+/// default: the map costs 1/64 of the heap in DRAM and two locked instructions per
+/// allocation. Pointers outside every kind are reported either way (the chunk map).
+/// Read once, before the first kind's memory is mapped.
+#[inline]
+pub fn check() -> bool {
+    flag(&CHECK, c"MEMKIND_CHECK")
+}
+
+/// Whether `MEMKIND_CHECK` has been read and is off: the fast paths need no live map then.
+#[inline(always)]
+pub fn check_known_off() -> bool {
+    CHECK.load(Ordering::Relaxed) == OFF
 }
 
 /// Writes one `memkind: ...` line to stderr when `MEMKIND_DEBUG=1` (allocation-free).

@@ -4,6 +4,7 @@
 
 use std::ffi::CStr;
 use std::os::raw::c_int;
+use std::os::unix::ffi::OsStrExt;
 
 pub type SysResult<T> = std::result::Result<T, c_int>;
 
@@ -603,4 +604,36 @@ pub fn getenv(name: &CStr) -> Option<&'static [u8]> {
 pub fn set_errno(e: i32) {
     // SAFETY: __errno_location always returns the valid thread-local errno slot.
     unsafe { *libc::__errno_location() = e };
+}
+
+/// The calling process's open descriptors, read from `/proc/self/fd` (empty if it cannot
+/// be read).
+pub fn open_fds() -> Vec<c_int> {
+    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
+        return Vec::new();
+    };
+    dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Whether descriptor `fd` names a file (possibly unlinked) inside directory `dir`.
+pub fn fd_in_dir(fd: c_int, dir: &CStr) -> bool {
+    let Ok(target) = std::fs::read_link(format!("/proc/self/fd/{fd}")) else {
+        return false;
+    };
+    let Ok(dir) = std::fs::canonicalize(std::ffi::OsStr::from_bytes(dir.to_bytes())) else {
+        return false;
+    };
+    target.parent() == Some(dir.as_path())
+}
+
+/// Bytes the file behind `fd` occupies on its file system (its allocated blocks).
+pub fn fd_disk_bytes(fd: c_int) -> SysResult<u64> {
+    // SAFETY: stat is plain old data; all-zero bytes are a valid value.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: st is a writable stat buffer; a bad fd only yields EBADF.
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
+        return Err(errno());
+    }
+    Ok(st.st_blocks as u64 * 512)
 }

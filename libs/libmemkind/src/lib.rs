@@ -10,5 +10,10 @@ pub use heap::{arena, chunk, env, error, kind, numa};
 pub use os as sys;
 pub use tiering as tier;
 
+/// Rust allocations of the library never go through the C `malloc`: under the interposer
+/// that is `libmemtier.so`, which calls back into the kinds.
+#[global_allocator]
+static INTERNAL: heap::arena::internal::Alloc = heap::arena::internal::Alloc;
+
 use cabi::{bad_alignment, boundary, boundary_int, set_errno};
 use heap::error::MEMKIND_ERROR_RUNTIME;

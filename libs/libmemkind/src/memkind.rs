@@ -615,6 +615,18 @@ pub unsafe extern "C" fn memkind_get_kind_by_partition(
 /// Allocates `size` bytes of `kind`; NULL for size 0, NULL + ENOMEM when out of memory.
 #[no_mangle]
 pub extern "C" fn memkind_malloc(kind: memkind_t, size: usize) -> *mut c_void {
+    // The fast path has nothing that can panic (no indexing, no unwrap, TLS through
+    // try_with), so it runs before the boundary and keeps this function a leaf.
+    if std::ptr::eq(kind, &STATIC_SLOTS[0] as *const _ as memkind_t) {
+        if let Some(p) = kind::default_malloc_fast(size) {
+            return p;
+        }
+    }
+    malloc_general(kind, size)
+}
+
+#[inline(never)]
+fn malloc_general(kind: memkind_t, size: usize) -> *mut c_void {
     boundary(|| ptr_result(kind::usable(kind as *const c_void).and_then(|s| kind::malloc(s, size))))
 }
 
@@ -687,8 +699,17 @@ pub extern "C" fn memkind_realloc(kind: memkind_t, ptr: *mut c_void, size: usize
 #[no_mangle]
 pub extern "C" fn memkind_free(kind: memkind_t, ptr: *mut c_void) {
     let _ = kind;
+    // As in memkind_malloc: nothing on the fast path can panic.
+    if ptr.is_null() || kind::default_free_fast(ptr) {
+        return;
+    }
+    free_general(ptr)
+}
+
+#[inline(never)]
+fn free_general(ptr: *mut c_void) {
     boundary(|| {
-        if !ptr.is_null() && !kind::free(ptr) {
+        if !kind::free(ptr) {
             kind::report_foreign("memkind_free", ptr);
         }
     })

@@ -2,36 +2,43 @@
 //! malloc family and spreads the heap over the tiers `MEMKIND_MEM_TIERS` names (memkind's
 //! `libmemtier(7)` language, parsed by `tiering::config`).
 //!
-//! - The DRAM tier is jemalloc's own arenas; file and KMEM_DAX tiers are kinds. A pointer
-//!   is told apart by the chunk map: kinds' memory is registered there, jemalloc's is not.
+//! - Every tier is a kind of `libmemkind.so.0` (linked, not embedded): the DRAM tier is
+//!   `MEMKIND_DEFAULT`, file tiers are kinds from `memkind_create_pmem`, KMEM_DAX is
+//!   `MEMKIND_DAX_KMEM`. So there is one kind table and one heap per process: a block from
+//!   `memkind_malloc` may be given to `free()` here and a block from `malloc()` here to
+//!   `memkind_free`. Only the names `memkind.h` declares are used.
 //! - Calls that arrive before start-up finished (the loader, `dlsym` calling `calloc`,
 //!   jemalloc's own set-up) are served from a static buffer and never freed.
-//! - Rust code here allocates through jemalloc directly, never through the symbols it
-//!   replaces.
-//! - Without `MEMKIND_MEM_TIERS` the program runs on jemalloc alone, counting nothing.
+//! - Rust code here allocates through `memkind_malloc(MEMKIND_DEFAULT)` directly, never
+//!   through the symbols it replaces.
+//! - Without `MEMKIND_MEM_TIERS` the program runs on `MEMKIND_DEFAULT` alone, counting
+//!   nothing.
 
 use std::cell::UnsafeCell;
 use std::ffi::CStr;
 use std::fmt::Write as _;
 use std::os::raw::{c_int, c_void};
-use std::sync::atomic::{AtomicI32, AtomicIsize, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicIsize, AtomicU8, AtomicUsize, Ordering};
 
-use heap::arena::plain;
-use heap::kind::{self, Slot};
+use mk::Kind;
 use once_cell::sync::OnceCell;
 use tiering::config::{self, Config, TierKind, TIERS_VAR};
 use tiering::{Counter, Policy, PolicyKind, Tuning};
 
+mod mk;
+
 #[global_allocator]
-static RUST_ALLOC: plain::Direct = plain::Direct;
+static RUST_ALLOC: mk::DefaultAlloc = mk::DefaultAlloc;
 
 const STATS_VAR: &CStr = c"MEMKIND_MEM_TIERS_STATS";
 const LOG_VAR: &CStr = c"MEMKIND_MEM_TIERING_LOG_LEVEL";
 
 struct Tier {
     name: &'static str,
-    /// None: the DRAM tier (jemalloc's arenas).
-    slot: Option<&'static Slot>,
+    kind: Kind,
+    /// The tier's directory (file tiers only): the summary counts the file-system bytes of
+    /// the process's files there (the kind's file is made at its first allocation).
+    dir: Option<std::ffi::CString>,
     bytes: Counter,
     allocs: Counter,
     peak: AtomicIsize,
@@ -49,6 +56,9 @@ struct Tiers {
 }
 
 static TIERS: OnceCell<Tiers> = OnceCell::new();
+/// Set once start-up found a single DRAM tier and no statistics: every call then goes
+/// straight to `MEMKIND_DEFAULT` (the fast paths below touch nothing that can panic).
+static PLAIN: AtomicBool = AtomicBool::new(false);
 /// Where the exit summary goes (a duplicate of stderr taken at start).
 static STATS_FD: AtomicI32 = AtomicI32::new(2);
 
@@ -131,8 +141,13 @@ fn start() -> Option<&'static Tiers> {
     match STATE.compare_exchange(UNINIT, STARTING, Ordering::AcqRel, Ordering::Acquire) {
         Ok(_) => {
             STARTER.store(self_id(), Ordering::Release);
+            // DEFAULT starts (and binds this thread to its arena) while every allocation
+            // that start-up makes on this thread still goes to the early buffer.
+            mk::warm_up();
             let t = build();
+            let plain = t.plain;
             let _ = TIERS.set(t);
+            PLAIN.store(plain, Ordering::Release);
             STATE.store(READY, Ordering::Release);
             let t = TIERS.get();
             if let Some(t) = t {
@@ -218,7 +233,7 @@ fn build() -> Tiers {
     let policy = Policy::new(cfg.policy, &ratios, &cfg.thresholds, Tuning::default())
         .unwrap_or_else(|e| die(&format!("MEMKIND_MEM_TIERS: {e:?}")));
     let tiers: Vec<Tier> = cfg.tiers.iter().map(open_tier).collect();
-    let dram = tiers.iter().position(|t| t.slot.is_none());
+    let dram = tiers.iter().position(|t| t.kind == mk::default_kind());
     let fallback = dram.and(cfg.tiers.iter().position(|t| t.kind == TierKind::KmemDax));
     let plain = tiers.len() == 1 && dram == Some(0) && !stats;
     if stats {
@@ -241,36 +256,34 @@ fn build() -> Tiers {
 }
 
 fn open_tier(t: &config::TierCfg) -> Tier {
-    let slot = match &t.kind {
-        TierKind::Dram => None,
-        TierKind::KmemDax => {
-            let h = kind::statics::SLOTS[14].handle();
-            match kind::usable(h) {
-                Ok(s) => Some(s),
-                Err(e) => die(&format!(
-                    "{TIERS_VAR}: 'KIND:KMEM_DAX': expected a machine with a memory-only NUMA node (or MEMKIND_DAX_KMEM_NODES); {}",
-                    heap::error::message(e.code())
-                )),
-            }
-        }
+    let (kind, dir) = match &t.kind {
+        TierKind::Dram => (mk::default_kind(), None),
+        TierKind::KmemDax => match mk::dax_kmem() {
+            Ok(k) => (k, None),
+            Err(e) => die(&format!(
+                "{TIERS_VAR}: 'KIND:KMEM_DAX': expected a machine with a memory-only NUMA node (or MEMKIND_DAX_KMEM_NODES); {}",
+                mk::error_message(e)
+            )),
+        },
         TierKind::FsDax { path, limit } => {
             let dir = std::ffi::CString::new(path.as_str()).unwrap_or_else(|_| {
                 die(&format!(
                     "{TIERS_VAR}: 'PATH:{path}': expected a path without NUL"
                 ))
             });
-            match kind::file::create(&dir, *limit, kind::file::POLICY_DEFAULT) {
-                Ok(s) => Some(s),
+            match mk::create_pmem(&dir, *limit) {
+                Ok(k) => (k, Some(dir)),
                 Err(e) => die(&format!(
                     "{TIERS_VAR}: 'PATH:{path}': expected a directory where a file-backed kind can be created; {}",
-                    heap::error::message(e.code())
+                    mk::error_message(e)
                 )),
             }
         }
     };
     Tier {
         name: t.kind.name(),
-        slot,
+        kind,
+        dir,
         bytes: Counter::new(),
         allocs: Counter::new(),
         peak: AtomicIsize::new(0),
@@ -292,9 +305,7 @@ extern "C" fn print_stats() {
     let Some(t) = TIERS.get() else { return };
     let mut s = String::new();
     for (i, tier) in t.tiers.iter().enumerate() {
-        let fs = tier
-            .slot
-            .map_or(0, |s| file_bytes(s.fd.load(Ordering::Relaxed)));
+        let fs = tier.dir.as_deref().map_or(0, file_bytes);
         let _ = writeln!(
             s,
             "memtier: tier {i} {} allocs={} bytes={} peak={} fs_bytes={fs}",
@@ -307,17 +318,13 @@ extern "C" fn print_stats() {
     write_fd(STATS_FD.load(Ordering::Relaxed), s.as_bytes());
 }
 
-fn file_bytes(fd: c_int) -> u64 {
-    if fd < 0 {
-        return 0;
-    }
-    // SAFETY: zeroed stat is a valid out-buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: fd is a kind's open file.
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return 0;
-    }
-    st.st_blocks as u64 * 512
+/// File-system bytes of the process's open files in `dir`.
+fn file_bytes(dir: &CStr) -> u64 {
+    os::open_fds()
+        .into_iter()
+        .filter(|&fd| os::fd_in_dir(fd, dir))
+        .map(|fd| os::fd_disk_bytes(fd).unwrap_or(0))
+        .sum()
 }
 
 // ---------------------------------------------------------------------------------------
@@ -336,7 +343,7 @@ fn nomem(p: *mut c_void) -> *mut c_void {
 }
 
 #[derive(Clone, Copy)]
-enum How {
+pub(crate) enum How {
     Plain,
     Zeroed,
     Aligned(usize),
@@ -357,14 +364,7 @@ impl Tiers {
 
     fn alloc_in(&self, i: usize, size: usize, how: How) -> *mut c_void {
         let t = &self.tiers[i];
-        let p = match (t.slot, how) {
-            (None, How::Plain) => plain::malloc(size),
-            (None, How::Zeroed) => plain::calloc(1, size),
-            (None, How::Aligned(a)) => plain::aligned(a, size),
-            (Some(s), How::Plain) => kind::malloc(s, size).unwrap_or(std::ptr::null_mut()),
-            (Some(s), How::Zeroed) => kind::calloc(s, 1, size).unwrap_or(std::ptr::null_mut()),
-            (Some(s), How::Aligned(a)) => kind::aligned(s, a, size).unwrap_or(std::ptr::null_mut()),
-        };
+        let p = t.kind.alloc(size, how);
         if !p.is_null() {
             self.count(i, p, 1);
         }
@@ -374,12 +374,7 @@ impl Tiers {
     /// Adds (`sign` 1) or removes (-1) a live block of tier `i` from its counts.
     #[inline]
     fn count(&self, i: usize, p: *mut c_void, sign: isize) {
-        let t = &self.tiers[i];
-        let n = match t.slot {
-            // SAFETY: p is a live block of jemalloc's arenas.
-            None => unsafe { plain::usable_size(p) },
-            Some(_) => kind::usable_size(p).unwrap_or(0),
-        };
+        let n = self.tiers[i].kind.usable_size(p);
         self.count_bytes(i, n as isize * sign, sign > 0);
     }
 
@@ -397,77 +392,39 @@ impl Tiers {
         }
     }
 
-    fn tier_of_slot(&self, s: &Slot) -> Option<usize> {
-        self.tiers
-            .iter()
-            .position(|t| t.slot.is_some_and(|x| x.id == s.id))
+    fn tier_of(&self, k: Kind) -> Option<usize> {
+        self.tiers.iter().position(|t| t.kind == k)
     }
 
     #[inline]
     fn free(&self, p: *mut c_void) {
-        if heap::chunk::lookup(p as usize).is_none() {
-            match self.dram {
-                Some(d) => {
-                    self.count(d, p, -1);
-                    // SAFETY: not in any kind's memory, so it is one of jemalloc's blocks.
-                    unsafe { plain::free(p) }
-                }
-                None => kind::report_foreign("free", p),
-            }
+        let Some(k) = mk::detect(p) else {
+            // memkind_free reports a pointer no kind owns and leaves it alone.
+            mk::free(p);
             return;
-        }
-        match kind::free_sized(p) {
-            Some((s, n)) => {
-                if let Some(i) = self.tier_of_slot(s) {
-                    self.count_bytes(i, -(n as isize), false);
-                }
-            }
-            None => kind::report_foreign("free", p),
+        };
+        let n = k.usable_size(p);
+        k.free(p);
+        if let Some(i) = self.tier_of(k) {
+            self.count_bytes(i, -(n as isize), false);
         }
     }
 
     fn realloc(&self, p: *mut c_void, size: usize) -> *mut c_void {
-        if heap::chunk::lookup(p as usize).is_none() {
-            let Some(d) = self.dram else {
-                kind::report_foreign("realloc", p);
-                set_errno(libc::EINVAL);
-                return std::ptr::null_mut();
-            };
-            // SAFETY: not in any kind's memory, so it is one of jemalloc's blocks.
-            let old = unsafe { plain::usable_size(p) };
-            // SAFETY: as above.
-            let q = unsafe { plain::realloc(p, size) };
-            if q.is_null() {
-                return nomem(q);
-            }
-            // SAFETY: q is live.
-            let new = unsafe { plain::usable_size(q) };
-            self.count_bytes(d, new as isize - old as isize, false);
-            return q;
-        }
-        let (Some(s), Some(old)) = (kind::detect(p), kind::usable_size(p)) else {
-            kind::report_foreign("realloc", p);
-            set_errno(libc::EINVAL);
-            return std::ptr::null_mut();
+        let Some(k) = mk::detect(p) else {
+            // memkind_realloc reports a pointer no kind owns and fails with EINVAL.
+            return nomem(mk::realloc(p, size));
         };
-        match kind::realloc(s, p, size) {
-            Ok(q) => {
-                if let Some(i) = self.tier_of_slot(s) {
-                    let new = kind::usable_size(q).unwrap_or(0);
-                    self.count_bytes(i, new as isize - old as isize, false);
-                }
-                q
-            }
-            Err(_) => nomem(std::ptr::null_mut()),
+        let old = k.usable_size(p);
+        let q = k.realloc(p, size);
+        if q.is_null() {
+            return nomem(q);
         }
-    }
-
-    fn usable_size(&self, p: *mut c_void) -> usize {
-        if heap::chunk::lookup(p as usize).is_none() {
-            // SAFETY: not in any kind's memory, so it is one of jemalloc's blocks.
-            return unsafe { plain::usable_size(p) };
+        if let Some(i) = self.tier_of(k) {
+            let new = k.usable_size(q);
+            self.count_bytes(i, new as isize - old as isize, false);
         }
-        kind::usable_size(p).unwrap_or(0)
+        q
     }
 }
 
@@ -483,11 +440,7 @@ fn guard<R, F: FnOnce() -> R>(fail: R, f: F) -> R {
 fn alloc(size: usize, how: How) -> *mut c_void {
     let size = size.max(1);
     match tiers() {
-        Some(t) if t.plain => nomem(match how {
-            How::Plain => plain::malloc(size),
-            How::Zeroed => plain::calloc(1, size),
-            How::Aligned(a) => plain::aligned(a, size),
-        }),
+        Some(t) if t.plain => nomem(mk::default_kind().alloc(size, how)),
         Some(t) => t.alloc(size, how),
         None => early_alloc(
             size,
@@ -501,6 +454,9 @@ fn alloc(size: usize, how: How) -> *mut c_void {
 
 #[no_mangle]
 pub extern "C" fn malloc(size: usize) -> *mut c_void {
+    if PLAIN.load(Ordering::Relaxed) {
+        return nomem(mk::default_kind().alloc(size.max(1), How::Plain));
+    }
     guard(std::ptr::null_mut(), || alloc(size, How::Plain))
 }
 
@@ -516,13 +472,18 @@ pub extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
 /// `p` is NULL or a live block from this allocator, as for C `free`.
 #[no_mangle]
 pub unsafe extern "C" fn free(p: *mut c_void) {
+    if PLAIN.load(Ordering::Relaxed) {
+        if !in_early(p) {
+            mk::free(p);
+        }
+        return;
+    }
     guard((), || {
         if p.is_null() || in_early(p) {
             return;
         }
         match TIERS.get() {
-            // SAFETY: with one DRAM tier every block is one of jemalloc's.
-            Some(t) if t.plain => unsafe { plain::free(p) },
+            Some(t) if t.plain => mk::free(p),
             Some(t) => t.free(p),
             // Nothing but the early buffer exists before start-up.
             None => {}
@@ -558,8 +519,7 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
             return q;
         }
         match TIERS.get() {
-            // SAFETY: with one DRAM tier every block is one of jemalloc's.
-            Some(t) if t.plain => nomem(unsafe { plain::realloc(p, size) }),
+            Some(t) if t.plain => nomem(mk::realloc(p, size)),
             Some(t) => t.realloc(p, size),
             None => nomem(std::ptr::null_mut()),
         }
@@ -650,12 +610,7 @@ pub unsafe extern "C" fn malloc_usable_size(p: *mut c_void) -> usize {
         if in_early(p) {
             return early_size(p);
         }
-        match TIERS.get() {
-            // SAFETY: with one DRAM tier every block is one of jemalloc's.
-            Some(t) if t.plain => unsafe { plain::usable_size(p) },
-            Some(t) => t.usable_size(p),
-            None => 0,
-        }
+        mk::usable_size(p)
     })
 }
 

@@ -47,6 +47,9 @@ static void *blocks[8192];
 
 int main(int argc, char **argv)
 {
+    /* Double, interior and stale frees are caught with the live map, which is kept only
+     * with MEMKIND_CHECK=1 (read at the first kind's creation, so set before any call). */
+    setenv("MEMKIND_CHECK", "1", 1);
     const char *dir = test_pmem_dir(argc, argv);
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     unsigned char *m = map(64u << 20);

@@ -97,6 +97,9 @@ static void foreign(const char *name, memkind_t kind, memkind_t file_kind)
 
 int main(int argc, char **argv)
 {
+    /* Double, interior and stale frees are caught with the live map, which is kept only
+     * with MEMKIND_CHECK=1 (read at the first kind's creation, so set before any call). */
+    setenv("MEMKIND_CHECK", "1", 1);
     const char *dir = test_pmem_dir(argc, argv);
     memkind_t kind = NULL, other = NULL, doomed = NULL;
     char stack_buf[32];

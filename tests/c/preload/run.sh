@@ -41,5 +41,30 @@ THRESHOLDS="INIT_VAL:64,MIN_VAL:1,MAX_VAL:4096" run "DRAM + FS_DAX dynamic thres
 run "FS_DAX only, 64M limit" \
     "KIND:FS_DAX,PATH:$work/tier,PMEM_SIZE_LIMIT:64M,RATIO:1;POLICY:STATIC_RATIO" "$work/tier"
 
+# A program linked with libmemkind under the interposer: blocks cross both ways.
+libdir=$(dirname "$lib")
+if "$cc" -std=c11 -O1 -Wall -Wextra -Werror -I"$here/../../../include" -o "$work/mixed" \
+    "$here/mixed.c" "$libdir/libmemkind.so.0" -Wl,-rpath,"$libdir"; then
+    for tiers in "" "KIND:DRAM,RATIO:1;KIND:FS_DAX,PATH:$work/tier,RATIO:1;POLICY:STATIC_RATIO"; do
+        mkdir -p "$work/own"
+        name="libmemkind program under the interposer${tiers:+ with a file tier}"
+        if env LD_PRELOAD="$lib" MEMKIND_MEM_TIERS="$tiers" timeout 120 "$work/mixed" "$work/own" \
+            >"$work/out" 2>"$work/out.err" &&
+            grep -q "^RESULT [0-9]* 0$" "$work/out" && ! grep -q "not allocated" "$work/out.err" &&
+            [ -z "$(ls -A "$work/own")" ]; then
+            echo "PASS $name"
+            passed=$((passed + 1))
+        else
+            echo "FAIL $name"
+            grep -v "^check: " "$work/out" | head -20
+            head -5 "$work/out.err"
+            failed=$((failed + 1))
+        fi
+    done
+else
+    echo "FAIL build mixed.c"
+    failed=$((failed + 1))
+fi
+
 echo "preload: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -36,10 +36,12 @@ pub(crate) static DIRS: [spin::Mutex<Option<std::ffi::CString>>; MAX_KINDS] =
 /// from naming a new kind for as long as possible.
 static CURSOR: AtomicUsize = AtomicUsize::new(0);
 
+#[inline]
 pub fn slot_of_handle(h: *const std::ffi::c_void) -> Option<&'static Slot> {
     super::slot_in(&SLOTS, h)
 }
 
+#[inline]
 pub fn slot_by_id(id: u32) -> Option<&'static Slot> {
     (id as usize)
         .checked_sub(NUM_STATIC)

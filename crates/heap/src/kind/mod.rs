@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, AtomicUsize, Ordering};
 
 use crate::arena::{self, extent_hooks_t};
 use crate::chunk;
+use crate::env;
 use crate::error::{Error, Result};
 use crate::sys;
 use space::Space;
@@ -82,21 +83,25 @@ impl Slot {
         self as *const Slot as *mut c_void
     }
 
+    #[inline]
     pub fn is_live(&self) -> bool {
         self.state.load(Ordering::Acquire) == STATE_LIVE
     }
 
+    #[inline]
     pub fn is_file(&self) -> bool {
         self.fd.load(Ordering::Relaxed) >= 0
     }
 
     /// Whether the kind lives in a caller's region (`memkind_create_fixed`).
+    #[inline]
     pub fn is_fixed(&self) -> bool {
         self.fixed_size.load(Ordering::Relaxed) != 0
     }
 
     /// Whether the kind's space is bounded, so a failed allocation is worth a retry after
     /// giving cached pages back.
+    #[inline]
     fn bounded(&self) -> bool {
         self.is_file() || self.is_fixed()
     }
@@ -181,23 +186,25 @@ impl Slot {
         if self.tcache.load(Ordering::Relaxed) != CACHE_AUTOMATIC {
             return false;
         }
-        thread_local! {
-            // 0: not yet bound, 1: bound, 2: binding failed (use explicit flags).
-            static BOUND: Cell<u8> = const { Cell::new(0) };
+        match BOUND.try_with(|b| b.get()) {
+            Ok(BOUND_YES) => true,
+            Ok(BOUND_NO) | Err(_) => false,
+            Ok(_) => self.bind_thread(),
         }
-        BOUND
-            .try_with(|b| match b.get() {
-                1 => true,
-                2 => false,
-                _ => {
-                    let n = self.narenas.load(Ordering::Acquire).max(1);
-                    let a = self.arenas[(thread_index() % n) as usize].load(Ordering::Relaxed);
-                    let ok = arena::bind_thread(a);
-                    b.set(if ok { 1 } else { 2 });
-                    ok
-                }
-            })
-            .unwrap_or(false)
+    }
+
+    #[cold]
+    fn bind_thread(&self) -> bool {
+        let n = self.narenas.load(Ordering::Acquire).max(1);
+        let a = self.arenas[(thread_index() % n) as usize].load(Ordering::Relaxed);
+        let ok = arena::bind_thread(a);
+        if ok {
+            // Blocks a plain malloc cached before the binding came from an automatic
+            // arena; none may be handed out as DEFAULT memory.
+            arena::flush_thread_cache();
+        }
+        let _ = BOUND.try_with(|b| b.set(if ok { BOUND_YES } else { BOUND_NO }));
+        ok
     }
 
     #[inline]
@@ -231,6 +238,70 @@ impl Slot {
     }
 }
 
+const BOUND_UNKNOWN: u8 = 0;
+const BOUND_YES: u8 = 1;
+/// Binding failed: the thread uses explicit flags.
+const BOUND_NO: u8 = 2;
+
+thread_local! {
+    /// Whether the thread is bound to an arena of the one kind on the automatic cache
+    /// (DEFAULT), so its blocks come from plain `malloc`/`free` of jemalloc.
+    static BOUND: Cell<u8> = const { Cell::new(BOUND_UNKNOWN) };
+}
+
+/// `MEMKIND_DEFAULT`'s allocation fast path: jemalloc's plain `malloc`, which serves a
+/// thread bound to a DEFAULT arena from DEFAULT's memory. Whether it did is read from the
+/// block's address (one load) rather than from a thread-local flag (a `__tls_get_addr`
+/// call in a dlopen-safe library). None sends the caller down the general path: first use,
+/// a thread not bound yet (its block goes straight back), `MEMKIND_CHECK=1`, no memory.
+#[inline]
+pub fn default_malloc_fast(size: usize) -> Option<*mut c_void> {
+    if size == 0 || !env::check_known_off() {
+        return None;
+    }
+    let p = arena::alloc_bound(size, 0);
+    if p.is_null() {
+        return None;
+    }
+    if chunk::slot_of_gib(p as usize) == Some(statics::PARTITION_DEFAULT) {
+        return Some(p);
+    }
+    not_default_memory(p);
+    None
+}
+
+/// A plain malloc on a thread not bound to DEFAULT came from an automatic arena: give it
+/// back past the cache (binding, on the general path, flushes what else was cached).
+#[cold]
+#[inline(never)]
+fn not_default_memory(p: *mut c_void) {
+    // SAFETY: p was just returned by jemalloc and nobody else has seen it.
+    unsafe { arena::free_uncached(p) }
+}
+
+/// Free fast path for blocks of the kind on the automatic cache (DEFAULT): true when `p`
+/// lies in DEFAULT's memory and was handed to jemalloc; false sends the caller down the
+/// general path (other kinds, foreign pointers, `MEMKIND_CHECK=1`).
+#[inline]
+// The C contract of memkind_free: a pointer in a kind's memory is a live block of it.
+#[allow(clippy::not_unsafe_ptr_arg_deref)]
+pub fn default_free_fast(p: *mut c_void) -> bool {
+    if !env::check_known_off() {
+        return false;
+    }
+    match chunk::slot_of_gib(p as usize) {
+        Some(statics::PARTITION_DEFAULT) => {
+            // SAFETY: p lies in DEFAULT's memory, which only DEFAULT's arenas hand out, and
+            // without MEMKIND_CHECK the caller's word that it is a live block is taken, as
+            // memkind takes it.
+            unsafe { arena::free_bound(p) };
+            true
+        }
+        _ => false,
+    }
+}
+
+#[inline]
 pub(crate) fn thread_index() -> u32 {
     static NEXT: AtomicU32 = AtomicU32::new(0);
     thread_local! {
@@ -250,6 +321,7 @@ pub(crate) fn thread_index() -> u32 {
 }
 
 /// The slot of `table` at address `h`, if `h` points exactly at one.
+#[inline]
 pub(crate) fn slot_in(table: &'static [Slot], h: *const c_void) -> Option<&'static Slot> {
     let off = (h as usize).wrapping_sub(table.as_ptr() as usize);
     let size = std::mem::size_of::<Slot>();
@@ -261,16 +333,19 @@ pub(crate) fn slot_in(table: &'static [Slot], h: *const c_void) -> Option<&'stat
 }
 
 /// The slot a C handle names, if it is one of ours (live or not).
+#[inline]
 pub fn slot_of_handle(h: *const c_void) -> Option<&'static Slot> {
     statics::slot_of_handle(h).or_else(|| file::slot_of_handle(h))
 }
 
 /// Slot by id (statics first, then created kinds).
+#[inline]
 pub fn slot_by_id(id: u32) -> Option<&'static Slot> {
     statics::slot_by_id(id).or_else(|| file::slot_by_id(id))
 }
 
 /// A live, usable slot for a C handle; initialises static kinds on first use.
+#[inline]
 pub fn usable(h: *const c_void) -> Result<&'static Slot> {
     let slot = slot_of_handle(h).ok_or(Error::Invalid)?;
     match slot.state.load(Ordering::Acquire) {
@@ -312,9 +387,23 @@ pub fn report_foreign(func: &str, p: *const c_void) {
     ]);
 }
 
+/// Whether `p`, in chunk `c`, may be freed now: with `MEMKIND_CHECK=1` only if it is a live
+/// block no one else is freeing (and it is taken out of the live map); otherwise any
+/// pointer inside a live kind is taken as the caller says.
+#[inline]
+fn take(c: &chunk::Chunk, p: *const c_void) -> bool {
+    !env::check() || c.claim(p as usize)
+}
+
+/// Whether `p` may be looked at as a block (`usable_size`, `detect_kind`).
+#[inline]
+fn looks_live(c: &chunk::Chunk, p: *const c_void) -> bool {
+    !env::check() || c.is_live(p as usize)
+}
+
 #[inline]
 fn record(c_slot: &Slot, p: *mut c_void) -> *mut c_void {
-    if !p.is_null() {
+    if !p.is_null() && env::check() {
         if let Some(c) = chunk::lookup(p as usize) {
             c.mark_live(p as usize);
         } else {
@@ -329,11 +418,17 @@ fn record(c_slot: &Slot, p: *mut c_void) -> *mut c_void {
 }
 
 /// Allocates with retry: a file-backed kind at its limit first gives its cached pages back.
+#[inline]
 fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
     let p = slot.raw_alloc(size, extra);
     if !p.is_null() {
         return Ok(record(slot, p));
     }
+    alloc_retry(slot, size, extra)
+}
+
+#[cold]
+fn alloc_retry(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
     if slot.bounded() {
         slot.reclaim();
         let p = slot.raw_alloc(size, extra);
@@ -344,6 +439,7 @@ fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
     Err(Error::NoMem)
 }
 
+#[inline]
 pub fn malloc(slot: &Slot, size: usize) -> Result<*mut c_void> {
     if size == 0 {
         return Ok(std::ptr::null_mut());
@@ -351,6 +447,7 @@ pub fn malloc(slot: &Slot, size: usize) -> Result<*mut c_void> {
     alloc_in(slot, size, 0)
 }
 
+#[inline]
 pub fn calloc(slot: &Slot, num: usize, size: usize) -> Result<*mut c_void> {
     let total = num.checked_mul(size).ok_or(Error::NoMem)?;
     if total == 0 {
@@ -360,6 +457,7 @@ pub fn calloc(slot: &Slot, num: usize, size: usize) -> Result<*mut c_void> {
 }
 
 /// Alignment must already be checked (power of two, at least pointer size).
+#[inline]
 pub fn aligned(slot: &Slot, align: usize, size: usize) -> Result<*mut c_void> {
     if size == 0 {
         return Ok(std::ptr::null_mut());
@@ -369,11 +467,13 @@ pub fn aligned(slot: &Slot, align: usize, size: usize) -> Result<*mut c_void> {
 
 /// Frees `p` into whichever kind owns it; false if no kind owns it as a live block.
 #[inline]
-// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+// Any pointer may come here: one outside every live kind is refused; one inside is passed
+// to jemalloc after the live map vouches for it (MEMKIND_CHECK=1), or on the C contract
+// that it is a live block of that kind (memkind_free's, memkind_realloc's).
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn free(p: *mut c_void) -> bool {
     match owner(p) {
-        Owner::Live(s, c) if c.claim(p as usize) => {
+        Owner::Live(s, c) if take(c, p) => {
             // SAFETY: the claim proves p is a live block of this kind and no one else frees it.
             unsafe { s.raw_free(p) };
             true
@@ -384,11 +484,13 @@ pub fn free(p: *mut c_void) -> bool {
 
 /// Frees `p` like [`free`] and says which kind it came from and how large it was.
 #[inline]
-// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+// Any pointer may come here: one outside every live kind is refused; one inside is passed
+// to jemalloc after the live map vouches for it (MEMKIND_CHECK=1), or on the C contract
+// that it is a live block of that kind (memkind_free's, memkind_realloc's).
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn free_sized(p: *mut c_void) -> Option<(&'static Slot, usize)> {
     match owner(p) {
-        Owner::Live(s, c) if c.claim(p as usize) => {
+        Owner::Live(s, c) if take(c, p) => {
             // SAFETY: the claim proves p is a live block of this kind and no one else frees it.
             let size = unsafe { arena::usable_size(p) };
             // SAFETY: as above.
@@ -399,12 +501,15 @@ pub fn free_sized(p: *mut c_void) -> Option<(&'static Slot, usize)> {
     }
 }
 
-// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+// Any pointer may come here: one outside every live kind is refused; one inside is passed
+// to jemalloc after the live map vouches for it (MEMKIND_CHECK=1), or on the C contract
+// that it is a live block of that kind (memkind_free's, memkind_realloc's).
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
+#[inline]
 pub fn usable_size(p: *const c_void) -> Option<usize> {
     match owner(p) {
         // SAFETY: is_live shows p is the start of a live block.
-        Owner::Live(_, c) if c.is_live(p as usize) => Some(unsafe { arena::usable_size(p) }),
+        Owner::Live(_, c) if looks_live(c, p) => Some(unsafe { arena::usable_size(p) }),
         _ => None,
     }
 }
@@ -420,15 +525,18 @@ pub fn usable_size_or_report(func: &str, p: *const c_void) -> usize {
     })
 }
 
+#[inline]
 pub fn detect(p: *const c_void) -> Option<&'static Slot> {
     match owner(p) {
-        Owner::Live(s, c) if c.is_live(p as usize) => Some(s),
+        Owner::Live(s, c) if looks_live(c, p) => Some(s),
         _ => None,
     }
 }
 
 /// Resizes `p` (owned by any kind) into kind `target`. `Err(Invalid)` for a foreign `p`.
-// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+// Any pointer may come here: one outside every live kind is refused; one inside is passed
+// to jemalloc after the live map vouches for it (MEMKIND_CHECK=1), or on the C contract
+// that it is a live block of that kind (memkind_free's, memkind_realloc's).
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void> {
     let Owner::Live(from, c) = owner(p) else {
@@ -446,7 +554,7 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
         return Ok(q);
     }
     // Take p out of the live map first, so no racing free sees it while jemalloc moves it.
-    if !c.claim(p as usize) {
+    if !take(c, p) {
         return Err(Error::Invalid);
     }
     let flags = if target.thread_bound() {
@@ -462,7 +570,9 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
         q = unsafe { arena::realloc(p, size, flags) };
     }
     if q.is_null() {
-        c.mark_live(p as usize);
+        if env::check() {
+            c.mark_live(p as usize);
+        }
         return Err(Error::NoMem);
     }
     Ok(record(target, q))
@@ -535,13 +645,15 @@ fn worth_moving(p: usize, u: &arena::Utilization) -> bool {
 /// `memkind_defrag_reallocate`: moves a live small block within its kind (and arena) when
 /// that helps empty a sparse slab; the contents move along. None when it stays, and for
 /// any pointer that is not the start of a live block.
-// Safe for any pointer: it is only passed to jemalloc after the live map vouches for it.
+// Any pointer may come here: one outside every live kind is refused; one inside is passed
+// to jemalloc after the live map vouches for it (MEMKIND_CHECK=1), or on the C contract
+// that it is a live block of that kind (memkind_free's, memkind_realloc's).
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
 pub fn defrag(p: *mut c_void) -> Option<*mut c_void> {
     let Owner::Live(slot, c) = owner(p) else {
         return None;
     };
-    if !c.is_live(p as usize) {
+    if !looks_live(c, p) {
         return None;
     }
     // SAFETY: the live map shows p is the start of a live block.
@@ -557,7 +669,7 @@ pub fn defrag(p: *mut c_void) -> Option<*mut c_void> {
     if q.is_null() {
         return None;
     }
-    if !c.claim(p as usize) {
+    if !take(c, p) {
         // Freed by another thread meanwhile: nothing to move.
         // SAFETY: q is the live block just allocated.
         unsafe { arena::free(q, arena::free_flags(None)) };

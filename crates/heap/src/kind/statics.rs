@@ -38,14 +38,17 @@ pub static SLOTS: [Slot; NUM_STATIC] = {
 
 static INIT_LOCK: spin::Mutex<()> = spin::Mutex::new(());
 
+#[inline]
 pub fn is_static(slot: &Slot) -> bool {
     (slot.id as usize) < NUM_STATIC && std::ptr::eq(slot, &SLOTS[slot.id as usize])
 }
 
+#[inline]
 pub fn slot_of_handle(h: *const std::ffi::c_void) -> Option<&'static Slot> {
     super::slot_in(&SLOTS, h)
 }
 
+#[inline]
 pub fn slot_by_id(id: u32) -> Option<&'static Slot> {
     SLOTS.get(id as usize)
 }
