@@ -19,6 +19,8 @@ thread_local! {
 pub struct Error {
     pub errno: i32,
     pub msg: String,
+    /// The message is complete as it is (no ": <strerror>" appended).
+    pub plain: bool,
 }
 
 impl Error {
@@ -26,6 +28,16 @@ impl Error {
         Error {
             errno,
             msg: msg.into(),
+            plain: false,
+        }
+    }
+
+    /// An error whose message is shown exactly as given.
+    pub fn plain(errno: i32, msg: impl Into<String>) -> Self {
+        Error {
+            errno,
+            msg: msg.into(),
+            plain: true,
         }
     }
 }
@@ -34,7 +46,18 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 /// Records `e` for this thread: the message and `errno`.
 pub fn record(e: &Error) {
+    if e.plain {
+        let c = CString::new(e.msg.replace('\0', " ")).unwrap_or_default();
+        MSG.with(|m| *m.borrow_mut() = Msg::Owned(c));
+        crate::os::set_errno(e.errno);
+        return;
+    }
     let text = format!("{}: {}", e.msg, crate::os::strerror(e.errno));
+    // Keep the C-style "message: reason" without Rust's "(os error N)" suffix.
+    let text = match text.rfind(" (os error ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    };
     let c = CString::new(text.replace('\0', " ")).unwrap_or_default();
     MSG.with(|m| *m.borrow_mut() = Msg::Owned(c));
     crate::os::set_errno(e.errno);

@@ -176,7 +176,8 @@ pub unsafe extern "C" fn vmemcache_add(cache: *mut VMEMcache, path: *const c_cha
         // SAFETY: forwarded caller contract.
         let r = unsafe { handle(cache, "vmemcache_add") }.and_then(|c| {
             if path.is_null() {
-                return Err(Error::new(libc::EINVAL, "vmemcache_add: path is NULL"));
+                // libvmemcache's own tests compare this message.
+                return Err(Error::plain(libc::EINVAL, "invalid (NULL) path"));
             }
             // SAFETY: non-null and NUL-terminated by the caller's contract.
             c.add(unsafe { CStr::from_ptr(path) })
@@ -247,6 +248,11 @@ pub unsafe extern "C" fn vmemcache_get(
             // SAFETY: forwarded caller contract.
             let k = unsafe { self::key(key, key_size, "vmemcache_get") }?;
             if vbuf.is_null() && vbufsize > 0 {
+                // Still a get as far as statistics, recency and on_miss go (libvmemcache
+                // counts it, and its test suite relies on that), but nothing is copied and
+                // the caller learns that its arguments were wrong.
+                // SAFETY: a zero-sized buffer is never written; vsize is null or writable.
+                let _ = unsafe { c.get(k, std::ptr::null_mut(), 0, offset, vsize) };
                 return Err(Error::new(
                     libc::EINVAL,
                     format!("vmemcache_get: buffer is NULL but its size is {vbufsize}"),

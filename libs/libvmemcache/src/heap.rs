@@ -114,8 +114,9 @@ fn push_run(out: &mut Vec<Extent>, mut start: u64, mut n: u64) {
     }
 }
 
-#[repr(align(64))]
-struct Padded(Mutex<Arena>);
+/// An arena's lock padded to keep arenas off each other's cache lines (by size; see the
+/// index shards for why not by alignment).
+struct Padded(Mutex<Arena>, [u64; 6]);
 
 pub struct Heap {
     arenas: Vec<Padded>,
@@ -134,7 +135,7 @@ impl Heap {
             let len = arena_units.min(total_units - start);
             let mut a = Arena::default();
             a.free(start, len);
-            arenas.push(Padded(Mutex::new(a)));
+            arenas.push(Padded(Mutex::new(a), [0; 6]));
             start += len;
         }
         Heap {
@@ -164,9 +165,15 @@ impl Heap {
     /// Returns extents to the free runs.
     pub fn free(&self, exts: &[Extent]) {
         for e in exts {
-            // A run never crosses arenas, as runs come from one arena each.
-            let a = (e.start() / self.arena_units) as usize;
-            self.lock(a).free(e.start(), e.len());
+            // Runs taken from neighbouring arenas may have been joined into one extent:
+            // give each arena back its own part.
+            let (mut start, end) = (e.start(), e.start() + e.len());
+            while start < end {
+                let a = start / self.arena_units;
+                let stop = end.min((a + 1) * self.arena_units);
+                self.lock(a as usize).free(start, stop - start);
+                start = stop;
+            }
         }
     }
 
@@ -235,6 +242,22 @@ mod tests {
         let mut b = Vec::new();
         assert_eq!(h.alloc(4, 0, &mut b), 4);
         assert_eq!(b, vec![Extent::new(5, 4)]);
+    }
+
+    #[test]
+    fn extents_joined_across_arenas_go_back_to_both() {
+        let h = Heap::new(3 * 4096);
+        assert_eq!(h.arenas(), 3);
+        let mut a = Vec::new();
+        assert_eq!(h.alloc(3 * 4096, 0, &mut a), 3 * 4096);
+        // The three arenas' runs touch: one extent.
+        assert_eq!(a, vec![Extent::new(0, 3 * 4096)]);
+        h.free(&a);
+        assert_eq!(h.used_units(), 0);
+        assert_eq!(h.free_runs(), 3);
+        let mut b = Vec::new();
+        assert_eq!(h.alloc(4096, 1, &mut b), 4096);
+        assert_eq!(b, vec![Extent::new(4096, 4096)]);
     }
 
     #[test]

@@ -9,8 +9,9 @@ struct Slot<T> {
     val: AtomicPtr<T>,
 }
 
-#[repr(align(64))]
-struct Pos(AtomicUsize);
+/// A ring position padded away from the other one (by size, not alignment, so the cache
+/// stays an ordinary malloc allocation).
+struct Pos(AtomicUsize, [u64; 7]);
 
 pub struct Ring<T> {
     slots: Box<[Slot<T>]>,
@@ -32,8 +33,8 @@ impl<T> Ring<T> {
         Ring {
             slots,
             mask: cap - 1,
-            head: Pos(AtomicUsize::new(0)),
-            tail: Pos(AtomicUsize::new(0)),
+            head: Pos(AtomicUsize::new(0), [0; 7]),
+            tail: Pos(AtomicUsize::new(0), [0; 7]),
         }
     }
 
