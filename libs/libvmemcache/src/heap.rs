@@ -116,7 +116,10 @@ fn push_run(out: &mut Vec<Extent>, mut start: u64, mut n: u64) {
 
 /// An arena's lock padded to keep arenas off each other's cache lines (by size; see the
 /// index shards for why not by alignment).
-struct Padded(Mutex<Arena>, [u64; 6]);
+struct Padded {
+    arena: Mutex<Arena>,
+    _pad: [u64; 6],
+}
 
 pub struct Heap {
     arenas: Vec<Padded>,
@@ -135,7 +138,10 @@ impl Heap {
             let len = arena_units.min(total_units - start);
             let mut a = Arena::default();
             a.free(start, len);
-            arenas.push(Padded(Mutex::new(a), [0; 6]));
+            arenas.push(Padded {
+                arena: Mutex::new(a),
+                _pad: [0; 6],
+            });
             start += len;
         }
         Heap {
@@ -146,7 +152,10 @@ impl Heap {
     }
 
     fn lock(&self, i: usize) -> std::sync::MutexGuard<'_, Arena> {
-        self.arenas[i].0.lock().unwrap_or_else(|e| e.into_inner())
+        self.arenas[i]
+            .arena
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Takes up to `want` units into `out`, starting with arena `hint`; returns how many.

@@ -11,7 +11,10 @@ struct Slot<T> {
 
 /// A ring position padded away from the other one (by size, not alignment, so the cache
 /// stays an ordinary malloc allocation).
-struct Pos(AtomicUsize, [u64; 7]);
+struct Pos {
+    at: AtomicUsize,
+    _pad: [u64; 7],
+}
 
 pub struct Ring<T> {
     slots: Box<[Slot<T>]>,
@@ -33,20 +36,26 @@ impl<T> Ring<T> {
         Ring {
             slots,
             mask: cap - 1,
-            head: Pos(AtomicUsize::new(0), [0; 7]),
-            tail: Pos(AtomicUsize::new(0), [0; 7]),
+            head: Pos {
+                at: AtomicUsize::new(0),
+                _pad: [0; 7],
+            },
+            tail: Pos {
+                at: AtomicUsize::new(0),
+                _pad: [0; 7],
+            },
         }
     }
 
     /// Adds `p`; false when the ring is full.
     pub fn push(&self, p: *mut T) -> bool {
-        let mut pos = self.tail.0.load(Ordering::Relaxed);
+        let mut pos = self.tail.at.load(Ordering::Relaxed);
         loop {
             let slot = &self.slots[pos & self.mask];
             let seq = slot.seq.load(Ordering::Acquire);
             let dif = seq as isize - pos as isize;
             if dif == 0 {
-                match self.tail.0.compare_exchange_weak(
+                match self.tail.at.compare_exchange_weak(
                     pos,
                     pos + 1,
                     Ordering::Relaxed,
@@ -62,20 +71,20 @@ impl<T> Ring<T> {
             } else if dif < 0 {
                 return false;
             } else {
-                pos = self.tail.0.load(Ordering::Relaxed);
+                pos = self.tail.at.load(Ordering::Relaxed);
             }
         }
     }
 
     /// Removes the oldest pointer, if any.
     pub fn pop(&self) -> Option<*mut T> {
-        let mut pos = self.head.0.load(Ordering::Relaxed);
+        let mut pos = self.head.at.load(Ordering::Relaxed);
         loop {
             let slot = &self.slots[pos & self.mask];
             let seq = slot.seq.load(Ordering::Acquire);
             let dif = seq as isize - (pos + 1) as isize;
             if dif == 0 {
-                match self.head.0.compare_exchange_weak(
+                match self.head.at.compare_exchange_weak(
                     pos,
                     pos + 1,
                     Ordering::Relaxed,
@@ -91,7 +100,7 @@ impl<T> Ring<T> {
             } else if dif < 0 {
                 return None;
             } else {
-                pos = self.head.0.load(Ordering::Relaxed);
+                pos = self.head.at.load(Ordering::Relaxed);
             }
         }
     }
