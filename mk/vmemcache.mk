@@ -18,6 +18,8 @@ VMEMCACHE_A := $(CARGO_TARGET)/libvmemcache.a
 VMEMCACHE_SO := $(BUILD)/libvmemcache.so.0
 VMEMCACHE_STAGE := $(abspath $(BUILD)/vmemcache-stage)
 VMEMCACHE_UPSTREAM_SRC ?= $(abspath $(BUILD)/vmemcache-upstream-src)
+# upstream's build, shared by the test and bench parts (made when missing)
+VMEMCACHE_UPSTREAM_BUILD := $(abspath $(BUILD)/vmemcache-upstream-build)
 
 .PHONY: vmemcache-lib vmemcache-install vmemcache-test vmemcache-bench vmemcache-cargo
 
@@ -52,14 +54,14 @@ vmemcache-test: $(VMEMCACHE_SO)
 	rm -rf $(VMEMCACHE_STAGE)
 	$(MAKE) --no-print-directory vmemcache-install PREFIX=$(VMEMCACHE_STAGE) DESTDIR=
 	VMC_STAGE=$(VMEMCACHE_STAGE) VMC_WORK=$(abspath $(BUILD)/vmemcache-test) \
-		VMC_UPSTREAM_SRC=$(VMEMCACHE_UPSTREAM_SRC) CC=$(VMEMCACHE_CC) \
-		sh $(VMEMCACHE_DIR)/c/run.sh
+		VMC_UPSTREAM_SRC=$(VMEMCACHE_UPSTREAM_SRC) VMC_UPSTREAM_BUILD=$(VMEMCACHE_UPSTREAM_BUILD) \
+		CC=$(VMEMCACHE_CC) sh $(VMEMCACHE_DIR)/c/run.sh
 
 vmemcache-bench: $(VMEMCACHE_SO)
 	VMC_OURS=$(abspath $(VMEMCACHE_SO)) VMC_INC=$(abspath include) \
 		VMC_WORK=$(abspath $(BUILD)/vmemcache-bench) \
-		VMC_UPSTREAM_SRC=$(VMEMCACHE_UPSTREAM_SRC) CC=$(VMEMCACHE_CC) \
-		sh $(VMEMCACHE_DIR)/bench/run.sh
+		VMC_UPSTREAM_SRC=$(VMEMCACHE_UPSTREAM_SRC) VMC_UPSTREAM_BUILD=$(VMEMCACHE_UPSTREAM_BUILD) \
+		CC=$(VMEMCACHE_CC) sh $(VMEMCACHE_DIR)/bench/run.sh
 
 test: vmemcache-test
 bench: vmemcache-bench
