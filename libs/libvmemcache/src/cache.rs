@@ -115,6 +115,10 @@ struct Shard {
 struct List {
     head: *mut Entry,
     tail: *mut Entry,
+    len: u64,
+    /// Counts pushes to the head; an entry pushed fewer than len/4 pushes ago is still in
+    /// the front quarter of the list.
+    moves: u32,
 }
 // SAFETY: the list's pointers are only followed under its mutex, to entries that are
 // referenced by the index while they are linked.
@@ -138,8 +142,35 @@ impl List {
             } else {
                 (*self.head).prev = p;
             }
+            (*p).stamp.store(self.moves, Ordering::Relaxed);
         }
         self.head = p;
+        self.len += 1;
+        self.moves = self.moves.wrapping_add(1);
+    }
+
+    /// Moves a used entry to the head, unless it is still in the front quarter (moving it
+    /// there would cost three cache misses and change no eviction among the other three
+    /// quarters; lists shorter than four entries are always kept exact).
+    ///
+    /// # Safety
+    /// `p` is a live entry linked into this list; the caller holds the list's lock.
+    unsafe fn promote(&mut self, p: *mut Entry) {
+        if self.head == p {
+            return;
+        }
+        // SAFETY: p is live (caller).
+        let age = self
+            .moves
+            .wrapping_sub(unsafe { (*p).stamp.load(Ordering::Relaxed) });
+        if (age as u64) < self.len / 4 {
+            return;
+        }
+        // SAFETY: p is linked and we hold the lock (caller).
+        unsafe {
+            self.unlink(p);
+            self.push_front(p);
+        }
     }
 
     /// # Safety
@@ -161,6 +192,7 @@ impl List {
             (*p).prev = std::ptr::null_mut();
             (*p).next = std::ptr::null_mut();
         }
+        self.len -= 1;
     }
 }
 
@@ -244,12 +276,9 @@ impl Ready {
             // SAFETY: the ring's reference keeps p alive until release below.
             let e = unsafe { &*p };
             let f = e.flags.fetch_and(!QUEUED, Ordering::AcqRel);
-            if f & ON_LIST != 0 && f & EVICTING == 0 && g.head != p {
+            if f & ON_LIST != 0 && f & EVICTING == 0 {
                 // SAFETY: ON_LIST changes only under this lock, so p is linked here.
-                unsafe {
-                    g.unlink(p);
-                    g.push_front(p);
-                }
+                unsafe { g.promote(p) };
             }
             // SAFETY: drops the reference the ring held.
             unsafe { self.release(p) };
@@ -423,6 +452,12 @@ fn not_ready(what: &str) -> Error {
         libc::EINVAL,
         format!("{what}: the cache has no backing space yet (call vmemcache_add first)"),
     )
+}
+
+impl Default for Cache {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl Cache {
@@ -625,6 +660,8 @@ impl Cache {
             list: Mutex::new(List {
                 head: std::ptr::null_mut(),
                 tail: std::ptr::null_mut(),
+                len: 0,
+                moves: 0,
             }),
             ring: Ring::new(RING_SLOTS),
         });
@@ -804,7 +841,7 @@ impl Cache {
         }
         // SAFETY: PENDING points at a GetReq on this thread's stack, alive while set.
         let req = unsafe { &mut *p };
-        if req.cache != self as *const Cache || req.done.is_some() || req.ksize != key.len() {
+        if !std::ptr::eq(req.cache, self) || req.done.is_some() || req.ksize != key.len() {
             return;
         }
         // SAFETY: req.key/ksize is the key of the waiting get, still valid.
@@ -833,16 +870,32 @@ impl Cache {
         if l.ring.push(p) {
             return;
         }
-        let mut g = r.lock_list(l);
         // SAFETY: the handed-over reference keeps p alive.
         let e = unsafe { &*p };
-        let f = e.flags.fetch_and(!QUEUED, Ordering::AcqRel);
-        if f & ON_LIST != 0 && f & EVICTING == 0 && g.head != p {
-            // SAFETY: ON_LIST is only changed under this lock: p is linked.
-            unsafe {
-                g.unlink(p);
-                g.push_front(p);
+        let mut g = match l.list.try_lock() {
+            Ok(mut g) => {
+                r.drain(l, &mut g);
+                g
             }
+            Err(std::sync::TryLockError::Poisoned(p)) => {
+                let mut g = p.into_inner();
+                r.drain(l, &mut g);
+                g
+            }
+            // Another thread is draining the ring right now: under that much concurrency
+            // this one update is dropped rather than waited for (a lone thread never
+            // gets here, so its order stays exact).
+            Err(std::sync::TryLockError::WouldBlock) => {
+                e.flags.fetch_and(!QUEUED, Ordering::AcqRel);
+                // SAFETY: drops the handed-over reference.
+                unsafe { r.release(p) };
+                return;
+            }
+        };
+        let f = e.flags.fetch_and(!QUEUED, Ordering::AcqRel);
+        if f & ON_LIST != 0 && f & EVICTING == 0 {
+            // SAFETY: ON_LIST is only changed under this lock: p is linked.
+            unsafe { g.promote(p) };
         }
         drop(g);
         // SAFETY: drops the handed-over reference.
@@ -1035,31 +1088,10 @@ impl Cache {
         let sh = &r.shards[shard_of(h)];
         {
             let mut t = sh.table.write().unwrap_or_else(|e| e.into_inner());
-            match t.find_entry(h, |q| q.0 == p) {
-                Ok(o) => {
-                    o.remove();
-                }
-                Err(_) => {
-                    #[cfg(debug_assertions)]
-                    {
-                        drop(t);
-                        let mut found = None;
-                        for (i, s) in r.shards.iter().enumerate() {
-                            let t = s.table.read().unwrap();
-                            if t.iter().any(|q| q.0 == p) {
-                                found = Some(i);
-                            }
-                        }
-                        panic!(
-                            "claimed entry missing from the index: flags {:#x} key {:?} shard {} found in {:?} refs {}",
-                            e.flags.load(Ordering::Relaxed),
-                            e.key(),
-                            shard_of(h),
-                            found,
-                            e.refs.load(Ordering::Relaxed)
-                        );
-                    }
-                }
+            if let Ok(o) = t.find_entry(h, |q| q.0 == p) {
+                o.remove();
+            } else {
+                debug_assert!(false, "claimed entry missing from the index");
             }
         }
         sh.evicts.fetch_add(1, Ordering::Relaxed);

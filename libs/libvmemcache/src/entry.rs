@@ -22,6 +22,8 @@ pub struct Entry {
     pub flags: AtomicU32,
     pub ksize: u32,
     pub nexts: u32,
+    /// The LRU list's move counter when the entry was last put at its head (list lock).
+    pub stamp: AtomicU32,
 }
 
 const HDR: usize = std::mem::size_of::<Entry>();
@@ -34,7 +36,7 @@ impl Entry {
     /// A new entry with one reference (the index's); None when out of memory.
     pub fn create(key: &[u8], vsize: u64, exts: &[Extent]) -> Option<*mut Entry> {
         let l = layout(key.len(), exts.len());
-        // SAFETY: the layout has a non-zero size (the header alone is 40 bytes).
+        // SAFETY: the layout has a non-zero size (the header alone is 48 bytes).
         let p = unsafe { std::alloc::alloc(l) }.cast::<Entry>();
         if p.is_null() {
             return None;
@@ -50,6 +52,7 @@ impl Entry {
                 flags: AtomicU32::new(0),
                 ksize: key.len() as u32,
                 nexts: exts.len() as u32,
+                stamp: AtomicU32::new(0),
             });
             let e = p.cast::<u8>().add(HDR).cast::<u64>();
             for (i, x) in exts.iter().enumerate() {
@@ -130,7 +133,7 @@ mod tests {
             assert_eq!((*p).key(), b"hello");
             assert_eq!((*p).extents(), &exts);
             assert_eq!((*p).vsize, 700);
-            assert_eq!((*p).alloc_size(), 40 + 16 + 5);
+            assert_eq!((*p).alloc_size(), 48 + 16 + 5);
             Entry::destroy(p);
         }
     }

@@ -413,9 +413,8 @@ pub unsafe extern "C" fn vmemcache_bench_set(
 ) {
     boundary((), || {
         // SAFETY: forwarded caller contract.
-        if let Err(e) =
-            unsafe { handle(cache, "vmemcache_bench_set") }.and_then(|c| c.bench_set(cfg, val))
-        {
+        let c = unsafe { handle(cache, "vmemcache_bench_set") };
+        if let Err(e) = c.and_then(|c| c.bench_set(cfg, val)) {
             fail(e);
         }
     })

@@ -5,6 +5,7 @@
 //! arenas with their own locks so that threads putting at once rarely meet.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 /// Bits of an extent's length; the start takes the other 40 bits.
@@ -118,7 +119,9 @@ fn push_run(out: &mut Vec<Extent>, mut start: u64, mut n: u64) {
 /// index shards for why not by alignment).
 struct Padded {
     arena: Mutex<Arena>,
-    _pad: [u64; 6],
+    /// The arena's free units, readable without its lock (a hint for skipping it).
+    free: AtomicU64,
+    _pad: [u64; 5],
 }
 
 pub struct Heap {
@@ -140,7 +143,8 @@ impl Heap {
             a.free(start, len);
             arenas.push(Padded {
                 arena: Mutex::new(a),
-                _pad: [0; 6],
+                free: AtomicU64::new(len),
+                _pad: [0; 5],
             });
             start += len;
         }
@@ -166,7 +170,13 @@ impl Heap {
             if got == want {
                 break;
             }
-            got += self.lock((hint + k) % n).take(want - got, out);
+            let i = (hint + k) % n;
+            if self.arenas[i].free.load(Ordering::Relaxed) == 0 {
+                continue;
+            }
+            let mut a = self.lock(i);
+            got += a.take(want - got, out);
+            self.arenas[i].free.store(a.free_units, Ordering::Relaxed);
         }
         got
     }
@@ -180,7 +190,11 @@ impl Heap {
             while start < end {
                 let a = start / self.arena_units;
                 let stop = end.min((a + 1) * self.arena_units);
-                self.lock(a as usize).free(start, stop - start);
+                let mut g = self.lock(a as usize);
+                g.free(start, stop - start);
+                self.arenas[a as usize]
+                    .free
+                    .store(g.free_units, Ordering::Relaxed);
                 start = stop;
             }
         }
