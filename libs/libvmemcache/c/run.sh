@@ -57,6 +57,7 @@ build test_mt "$HERE/test_mt.c" && {
 	run mt-2-threads "$WORK/bin/test_mt" "$POOL" 2 100000
 	run mt-8-threads "$WORK/bin/test_mt" "$POOL" 8 50000
 }
+build test_defects "$HERE/test_defects.c" && run upstream-defects-absent "$WORK/bin/test_defects" "$POOL"
 build test_space "$HERE/test_space.c" && run space "$WORK/bin/test_space" "$SHM"
 build test_bigpool "$HERE/test_bigpool.c" && run bigpool-1TiB "$WORK/bin/test_bigpool" "$POOL"
 if build test_fullfs "$HERE/test_fullfs.c" && harness_selected full-fs; then
@@ -145,6 +146,20 @@ if [ $upstream_ready = 1 ]; then
 	else
 		fail dropin-build "$(head -5 "$WORK/build-dropin.log")"
 	fi
+	# The defect checks fail on upstream itself (proof that they can fail). The race
+	# depends on timing, so not catching it is only a skip.
+	for d in miss-offset none-errno dup-full lru-race; do
+		harness_selected "defect-$d-on-upstream" || continue
+		if env LD_LIBRARY_PATH="$UP_BUILD/src" "$WORK/bin/test_defects" "$POOL" $d >"$WORK/defect-$d.out" 2>&1; then
+			if [ $d = lru-race ]; then
+				skip "defect-$d-on-upstream" "the race did not strike this time"
+			else
+				fail "defect-$d-on-upstream" "upstream passes the check: it cannot tell"
+			fi
+		else
+			pass "defect-$d-on-upstream"
+		fi
+	done
 	UT=$UP_BUILD/tests
 	UB=$UP_BUILD/benchmarks
 	run upstream-basic $ON_OURS "$UT/vmemcache_test_basic" "$POOL"
