@@ -52,19 +52,15 @@ LD_LIBRARY_PATH=$WORK/ours "$WORK/space" "$POOL" report >"$WORK/ours.space"
 
 # Upstream figures recorded here (used when its source is absent): see README-section.md.
 cat >"$WORK/recorded" <<'REC'
-hit-1t 502721
-hit-2t 747999
-mix90-10-1t 1150000
-mix90-10-2t 1260000
-put-evict-1t 645576
-put-evict-2t 568444
+@RECORDED@
 REC
 
-# median and spread of metric $1 in files $2...
+# median and spread of column $1 of metric $2 in files $3...
 stats() {
-	m=$1
-	shift
-	cat "$@" 2>/dev/null | awk -v m="$m" '$1 == m {print $2}' | sort -n |
+	col=$1
+	m=$2
+	shift 2
+	cat "$@" 2>/dev/null | awk -v m="$m" -v c="$col" '$1 == m {print $c}' | sort -n |
 		awk '{v[NR] = $1} END {if (NR == 0) {print "- - -"; exit}
 			med = (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
 			printf "%.0f %.0f %.0f\n", med, v[1], v[NR]}'
@@ -72,21 +68,26 @@ stats() {
 if [ -n "$UP_LIB" ]; then
 	ref="upstream 0.8.1 (built now)"
 else
-	ref="upstream 0.8.1 (recorded figures; its source is absent)"
+	ref="upstream 0.8.1 (recorded)"
 fi
-printf "\n%-14s %28s %36s %8s\n" "ops/s" "ours median [min-max]" "$ref" "ratio"
-for m in hit-1t hit-2t mix90-10-1t mix90-10-2t put-evict-1t put-evict-2t; do
-	set -- $(stats "$m" "$WORK"/ours.*[0-9])
-	o=$1 omin=$2 omax=$3
-	if [ -n "$UP_LIB" ]; then
-		set -- $(stats "$m" "$WORK"/up.*[0-9])
-	else
-		set -- $(stats "$m" "$WORK/recorded")
-	fi
-	u=$1 umin=$2 umax=$3
-	ratio=$(awk -v a="$o" -v b="$u" 'BEGIN {printf "%.2f", (b > 0) ? (a / b) : 0}')
-	printf "%-14s %10s [%s-%s] %12s [%s-%s] %7sx\n" "$m" "$o" "$omin" "$omax" "$u" "$umin" "$umax" "$ratio"
-done
+table() { # column title
+	tc=$1
+	printf "\n%s\n%-14s %30s %34s %7s\n" "$2" "workload" "ours median [min-max]" "$ref" "ratio"
+	for m in hit-1t hit-2t mix90-10-1t mix90-10-2t put-evict-1t put-evict-2t; do
+		set -- $(stats "$tc" "$m" "$WORK"/ours.*[0-9])
+		o=$1 omin=$2 omax=$3
+		if [ -n "$UP_LIB" ]; then
+			set -- $(stats "$tc" "$m" "$WORK"/up.*[0-9])
+		else
+			set -- $(stats "$tc" "$m" "$WORK/recorded")
+		fi
+		u=$1 umin=$2 umax=$3
+		ratio=$(awk -v a="$o" -v b="$u" 'BEGIN {printf "%.2f", (b > 0) ? (a / b) : 0}')
+		printf "%-14s %10s [%s-%s] %10s [%s-%s] %6sx\n" "$m" "$o" "$omin" "$omax" "$u" "$umin" "$umax" "$ratio"
+	done
+}
+table 2 "ops/s, wall clock (total of all threads)"
+table 3 "ops per CPU-second of the threads (steadier on a shared machine)"
 echo
 echo "space and DRAM (64 MiB pool; share of the pool holding values at the first eviction):"
 echo "  ours:     $(cat "$WORK/ours.space")"
