@@ -116,8 +116,8 @@ struct List {
     head: *mut Entry,
     tail: *mut Entry,
     len: u64,
-    /// Counts pushes to the head; an entry pushed fewer than len/4 pushes ago is still in
-    /// the front quarter of the list.
+    /// Counts pushes to the head; an entry pushed fewer than len/2 pushes ago is still in
+    /// the front half of the list.
     moves: u32,
 }
 // SAFETY: the list's pointers are only followed under its mutex, to entries that are
@@ -149,9 +149,9 @@ impl List {
         self.moves = self.moves.wrapping_add(1);
     }
 
-    /// Moves a used entry to the head, unless it is still in the front quarter (moving it
-    /// there would cost three cache misses and change no eviction among the other three
-    /// quarters; lists shorter than four entries are always kept exact).
+    /// Moves a used entry to the head, unless it is still in the front half (moving it
+    /// there would cost three cache misses and changes no eviction order within the back
+    /// half, where victims are chosen; lists of one or two entries are always exact).
     ///
     /// # Safety
     /// `p` is a live entry linked into this list; the caller holds the list's lock.
@@ -163,7 +163,7 @@ impl List {
         let age = self
             .moves
             .wrapping_sub(unsafe { (*p).stamp.load(Ordering::Relaxed) });
-        if (age as u64) < self.len / 4 {
+        if (age as u64) < self.len / 2 {
             return;
         }
         // SAFETY: p is linked and we hold the lock (caller).
