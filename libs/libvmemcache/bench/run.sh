@@ -50,9 +50,15 @@ done
 LD_LIBRARY_PATH=$WORK/ours "$WORK/space" "$POOL" report >"$WORK/ours.space"
 [ -n "$UP_LIB" ] && LD_LIBRARY_PATH=$UP_LIB "$WORK/space" "$POOL" report >"$WORK/up.space"
 
-# Upstream figures recorded here (used when its source is absent): see README-section.md.
+# Upstream 0.8.1 medians recorded here on 2026-12-01 (7 rounds, 2 shared cores, tmpfs), used
+# when its source is absent: name, wall-clock ops/s, ops per CPU-second. See README-section.md.
 cat >"$WORK/recorded" <<'REC'
-@RECORDED@
+hit-1t 1183626 1603807
+hit-2t 1038923 3063332
+mix90-10-1t 996764 1473576
+mix90-10-2t 1018926 2798734
+put-evict-1t 716621 987027
+put-evict-2t 572478 1587771
 REC
 
 # median and spread of column $1 of metric $2 in files $3...
