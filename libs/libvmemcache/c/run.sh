@@ -20,7 +20,7 @@ POOL=$WORK/pool
 SHM=$POOL
 [ -d /dev/shm ] && [ -w /dev/shm ] && SHM=$(mktemp -d /dev/shm/vmc-test.XXXXXX)
 export PKG_CONFIG_PATH="$STAGE/lib/pkgconfig"
-CFLAGS="-std=gnu99 -O2 -g -Wall -Wextra -Werror -I$ROOT/tests/harness $(pkg-config --cflags libvmemcache)"
+CFLAGS="-std=gnu99 -O2 -g -Wall -Wextra -I$ROOT/tests/harness $(pkg-config --cflags libvmemcache)"
 LIBS="$(pkg-config --libs libvmemcache) -lpthread -Wl,-rpath,$STAGE/lib"
 
 harness_begin vmemcache

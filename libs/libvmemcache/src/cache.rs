@@ -142,7 +142,7 @@ impl List {
             } else {
                 (*self.head).prev = p;
             }
-            (*p).stamp.store(self.moves, Ordering::Relaxed);
+            (*p).set_stamp(self.moves);
         }
         self.head = p;
         self.len += 1;
@@ -160,10 +160,10 @@ impl List {
             return;
         }
         // SAFETY: p is live (caller).
-        let age = self
-            .moves
-            .wrapping_sub(unsafe { (*p).stamp.load(Ordering::Relaxed) });
-        if (age as u64) < self.len / 2 {
+        let stamp = unsafe { (*p).stamp() };
+        let age = self.moves.wrapping_sub(stamp) & crate::entry::STAMP_MASK;
+        // Stamps have 24 bits: the shortcut holds for lists of up to 2^24 entries.
+        if (age as u64) < self.len / 2 && self.len <= crate::entry::STAMP_MASK as u64 {
             return;
         }
         // SAFETY: p is linked and we hold the lock (caller).

@@ -12,6 +12,10 @@ pub const EVICTING: u32 = 1;
 pub const QUEUED: u32 = 2;
 /// Linked into the LRU list (changed only under the list's lock).
 pub const ON_LIST: u32 = 4;
+/// The flags' upper 24 bits hold the LRU list's move counter from when the entry was last
+/// put at the list's head (written under the list's lock).
+pub const STAMP_SHIFT: u32 = 8;
+pub const STAMP_MASK: u32 = (1 << (32 - STAMP_SHIFT)) - 1;
 
 #[repr(C)]
 pub struct Entry {
@@ -22,8 +26,6 @@ pub struct Entry {
     pub flags: AtomicU32,
     pub ksize: u32,
     pub nexts: u32,
-    /// The LRU list's move counter when the entry was last put at its head (list lock).
-    pub stamp: AtomicU32,
 }
 
 const HDR: usize = std::mem::size_of::<Entry>();
@@ -33,10 +35,24 @@ fn layout(ksize: usize, nexts: usize) -> Layout {
 }
 
 impl Entry {
+    /// Records the list's move counter (only the stamp bits change).
+    pub fn set_stamp(&self, moves: u32) {
+        let stamp = (moves & STAMP_MASK) << STAMP_SHIFT;
+        let _ = self
+            .flags
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |f| {
+                Some((f & ((1 << STAMP_SHIFT) - 1)) | stamp)
+            });
+    }
+
+    pub fn stamp(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed) >> STAMP_SHIFT
+    }
+
     /// A new entry with one reference (the index's); None when out of memory.
     pub fn create(key: &[u8], vsize: u64, exts: &[Extent]) -> Option<*mut Entry> {
         let l = layout(key.len(), exts.len());
-        // SAFETY: the layout has a non-zero size (the header alone is 48 bytes).
+        // SAFETY: the layout has a non-zero size (the header alone is 40 bytes).
         let p = unsafe { std::alloc::alloc(l) }.cast::<Entry>();
         if p.is_null() {
             return None;
@@ -52,7 +68,6 @@ impl Entry {
                 flags: AtomicU32::new(0),
                 ksize: key.len() as u32,
                 nexts: exts.len() as u32,
-                stamp: AtomicU32::new(0),
             });
             let e = p.cast::<u8>().add(HDR).cast::<u64>();
             for (i, x) in exts.iter().enumerate() {
@@ -133,7 +148,7 @@ mod tests {
             assert_eq!((*p).key(), b"hello");
             assert_eq!((*p).extents(), &exts);
             assert_eq!((*p).vsize, 700);
-            assert_eq!((*p).alloc_size(), 48 + 16 + 5);
+            assert_eq!((*p).alloc_size(), 40 + 16 + 5);
             Entry::destroy(p);
         }
     }
