@@ -7,6 +7,7 @@
  * usage: test_api DIR
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -25,12 +26,28 @@ static const char *dir;
 		CHECK(strlen(vmemcache_errormsg()) > 0);                       \
 	} while (0)
 
+/* Names in the directory, "." and ".." aside. */
+static int dir_entries(const char *d)
+{
+	DIR *dp = opendir(d);
+	int n = 0;
+	struct dirent *e;
+	while (dp && (e = readdir(dp)))
+		if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+			n++;
+	if (dp)
+		closedir(dp);
+	return n;
+}
+
 static void defaults(void)
 {
-	STEP("defaults: LRU, 256-byte extents, 1 MiB pool");
+	STEP("defaults: LRU, 256-byte extents, 1 MiB pool; the pool file has no name");
+	int before = dir_entries(dir);
 	VMEMcache *c = vmemcache_new();
 	REQUIRE(c);
 	REQUIRE(vmemcache_add(c, dir) == 0);
+	CHECK_EQ(dir_entries(dir), before);
 	char v[300], out[300];
 	fill(v, 1, 0, sizeof(v));
 	CHECK_EQ(vmemcache_put(c, "k", 1, v, sizeof(v)), 0);

@@ -1216,3 +1216,74 @@ impl Cache {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::CString;
+
+    fn cache(size: usize, policy: u32) -> Cache {
+        let c = Cache::new();
+        c.set_size(size).unwrap();
+        c.set_policy(policy).unwrap();
+        let dir = CString::new(std::env::temp_dir().to_str().unwrap()).unwrap();
+        c.add(&dir).unwrap();
+        c
+    }
+
+    fn get(c: &Cache, key: &[u8], off: usize, n: usize) -> Result<Vec<u8>> {
+        let mut b = vec![0u8; n];
+        let mut vs = 0usize;
+        // SAFETY: b has n bytes; vs is writable.
+        let got = unsafe { c.get(key, b.as_mut_ptr(), n, off, &mut vs) }?;
+        b.truncate(got);
+        Ok(b)
+    }
+
+    #[test]
+    fn put_get_exists_evict() {
+        let c = cache(MIN_POOL, REPLACEMENT_LRU);
+        let v: Vec<u8> = (0..5000u32).map(|i| (i * 7) as u8).collect();
+        c.put(b"k", &v).unwrap();
+        assert_eq!(c.put(b"k", b"x").unwrap_err().errno, libc::EEXIST);
+        assert_eq!(get(&c, b"k", 0, 5000).unwrap(), v);
+        assert_eq!(get(&c, b"k", 4990, 100).unwrap(), &v[4990..]);
+        assert_eq!(c.exists(b"k").unwrap(), Some(5000));
+        assert_eq!(c.stat(STAT_POOL_SIZE_USED).unwrap(), 20 * 256);
+        c.evict(Some(b"k")).unwrap();
+        assert_eq!(c.exists(b"k").unwrap(), None);
+        assert_eq!(get(&c, b"k", 0, 1).unwrap_err().errno, libc::ENOENT);
+        assert_eq!(c.stat(STAT_POOL_SIZE_USED).unwrap(), 0);
+    }
+
+    #[test]
+    fn lru_victims_come_from_the_back_half_in_order() {
+        let c = cache(4 * MIN_POOL, REPLACEMENT_LRU);
+        for i in 0..100u32 {
+            c.put(&i.to_le_bytes(), b"v").unwrap();
+        }
+        // Use 0..10 (the oldest): they must survive the next 90 evictions.
+        for i in 0..10u32 {
+            get(&c, &i.to_le_bytes(), 0, 1).unwrap();
+        }
+        for _ in 0..90 {
+            c.evict(None).unwrap();
+        }
+        for i in 0..10u32 {
+            assert_eq!(c.exists(&i.to_le_bytes()).unwrap(), Some(1), "{i}");
+        }
+        assert_eq!(c.stat(STAT_ENTRIES).unwrap(), 10);
+    }
+
+    #[test]
+    fn none_policy_fills_to_the_last_unit() {
+        let c = cache(MIN_POOL, REPLACEMENT_NONE);
+        let v = [1u8; 256];
+        let mut n = 0u32;
+        while c.put(&n.to_le_bytes(), &v).is_ok() {
+            n += 1;
+        }
+        assert_eq!(n as usize, MIN_POOL / 256);
+        assert_eq!(c.stat(STAT_POOL_SIZE_USED).unwrap() as usize, MIN_POOL);
+    }
+}
