@@ -315,16 +315,20 @@ impl Ready {
         let mut pos = 0usize;
         for x in exts {
             let n = ((x.len() * self.unit) as usize).min(value.len() - pos);
-            // SAFETY: the extents were just allocated to this put and lie inside the pool.
+            // SAFETY: the extents were just allocated to this put and lie inside the pool;
+            // the caller's value does not overlap the pool.
             unsafe {
-                std::ptr::copy_nonoverlapping(
-                    value.as_ptr().add(pos),
+                persist::copy::memmove(
                     self.base.add((x.start() * self.unit) as usize),
+                    value.as_ptr().add(pos),
                     n,
+                    persist::PMEM_F_MEM_NONTEMPORAL | persist::PMEM_F_MEM_NODRAIN,
                 )
             };
             pos += n;
         }
+        // Non-temporal stores are weakly ordered: make them visible before publishing.
+        std::sync::atomic::fence(Ordering::SeqCst);
     }
 
     /// Gives the extents' file range blocks, so stores into them cannot fault on a full
