@@ -53,12 +53,12 @@ LD_LIBRARY_PATH=$WORK/ours "$WORK/space" "$POOL" report >"$WORK/ours.space"
 # Upstream 0.8.1 medians recorded here on 2026-12-01 (7 rounds, 2 shared cores, tmpfs), used
 # when its source is absent: name, wall-clock ops/s, ops per CPU-second. See README-section.md.
 cat >"$WORK/recorded" <<'REC'
-hit-1t 1354654 1416211
-hit-2t 1545107 2867193
-mix90-10-1t 1269300 1290213
-mix90-10-2t 1411158 2419898
-put-evict-1t 917872 957694
-put-evict-2t 621526 897824
+hit-1t 963520 1457876
+hit-2t 912760 2763276
+mix90-10-1t 818254 1291327
+mix90-10-2t 793570 2539032
+put-evict-1t 649322 984801
+put-evict-2t 580675 1602925
 REC
 
 # median and spread of column $1 of metric $2 in files $3...
