@@ -21,7 +21,9 @@ UP_BUILD=${VMC_UPSTREAM_BUILD:-$WORK/upstream-build}
 rm -rf "$WORK"
 mkdir -p "$WORK/ours" "$WORK/pool"
 POOL=$WORK/pool
-[ -d /dev/shm ] && [ -w /dev/shm ] && POOL=$(mktemp -d /dev/shm/vmc-bench.XXXXXX)
+# tmpfs when it has room for the 256 MiB pool (containers often give /dev/shm 64 MiB)
+shm_free=$(df -Pk /dev/shm 2>/dev/null | awk 'NR == 2 {print $4}')
+[ -w /dev/shm ] && [ "${shm_free:-0}" -gt 400000 ] && POOL=$(mktemp -d /dev/shm/vmc-bench.XXXXXX)
 cp "$VMC_OURS" "$WORK/ours/libvmemcache.so.0"
 
 $CC -O2 -std=gnu11 -I"$VMC_INC" -o "$WORK/bench" "$HERE/bench.c" -L"$WORK/ours" -l:libvmemcache.so.0 -lpthread || exit 1
