@@ -1,0 +1,133 @@
+//! Everything that touches the operating system: checking the pool path and mapping the
+//! pool with libpmem's rules (through `persist::map`, which makes the `mmap` calls: `MAP_SYNC`
+//! where the file system offers it, Device DAX detection, sparse creation).
+//!
+//! No other module of this crate makes system calls.
+
+use std::ffi::CString;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileTypeExt;
+use std::path::Path;
+
+/// A mapped pool.
+pub struct Mapped {
+    /// Start of the mapping (page aligned, at least 2 MiB aligned for files).
+    pub addr: *mut u8,
+    /// Length mapped; at least the requested pool size.
+    pub len: usize,
+    /// Whether the kernel accepted `MAP_SYNC` or the path is Device DAX.
+    pub is_pmem: bool,
+    /// Whether the file did not exist before (it is removed again if setup fails).
+    pub created: bool,
+    /// Whether the mapped bytes are known to read as zero (a file we just created).
+    pub zeroed: bool,
+}
+
+fn errno_text(e: i32) -> String {
+    std::io::Error::from_raw_os_error(e).to_string()
+}
+
+/// Checks `path` for the mode asked for, without creating anything.
+///
+/// Pre: none. Post: `Ok` means a later [`map_pool`] may proceed: in Device DAX mode the path
+/// is an existing character device; otherwise it is a regular file or absent with an
+/// existing parent directory.
+pub fn check_path(path: &Path, devdax: bool) -> Result<(), String> {
+    if path.as_os_str().is_empty() {
+        return Err("pmem_file is empty".into());
+    }
+    match std::fs::metadata(path) {
+        Ok(md) if devdax => {
+            if md.file_type().is_char_device() {
+                Ok(())
+            } else {
+                Err(format!(
+                    "{}: devdax_mode needs a Device DAX character device",
+                    path.display()
+                ))
+            }
+        }
+        Err(e) if devdax => Err(format!("{}: {e}", path.display())),
+        Ok(md) if md.file_type().is_file() => Ok(()),
+        Ok(_) => Err(format!(
+            "{}: not a regular file (set devdax_mode for a device)",
+            path.display()
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let parent = match path.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            match std::fs::metadata(parent) {
+                Ok(md) if md.is_dir() => Ok(()),
+                Ok(_) => Err(format!("{}: not a directory", parent.display())),
+                Err(e) => Err(format!("directory {}: {e}", parent.display())),
+            }
+        }
+        Err(e) => Err(format!("{}: {e}", path.display())),
+    }
+}
+
+/// Maps the pool: a file of exactly `size` bytes (created sparse if missing, resized if
+/// present), or the whole Device DAX device at `path`, which must hold at least `size`.
+///
+/// Pre: [`check_path`] accepted `path` for this mode. Post: on `Ok` the caller owns the
+/// mapping and gives it back with [`unmap`]; on `Err` nothing stays mapped and a file this
+/// call created is removed.
+pub fn map_pool(path: &Path, size: u64, devdax: bool) -> Result<Mapped, String> {
+    let c = CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| format!("{}: path holds a NUL byte", path.display()))?;
+    let existed = std::fs::symlink_metadata(path).is_ok();
+    let len = usize::try_from(size).map_err(|_| format!("pmem_size {size} is too large"))?;
+    let (flags, want) = if devdax {
+        (0, 0)
+    } else {
+        (persist::PMEM_FILE_CREATE | persist::PMEM_FILE_SPARSE, len)
+    };
+    let m = persist::map::map_file(&c, want, flags, 0o666).map_err(|e| {
+        let detail = persist::log::errormsg_string();
+        if detail.is_empty() {
+            format!("{}: {}", path.display(), errno_text(e.errno))
+        } else {
+            detail
+        }
+    })?;
+    if m.len < len {
+        let _ = persist::map::unmap(m.addr, m.len);
+        return Err(format!(
+            "{}: device holds {} bytes, less than pmem_size {size}",
+            path.display(),
+            m.len
+        ));
+    }
+    Ok(Mapped {
+        addr: m.addr,
+        len: m.len,
+        is_pmem: m.is_pmem,
+        created: !existed,
+        zeroed: !existed && !devdax,
+    })
+}
+
+/// Unmaps a pool mapped by [`map_pool`].
+///
+/// Pre: `addr`/`len` are exactly a [`Mapped`]'s and no reference into it is used afterwards.
+/// Post: the range is unmapped (errors are ignored: there is nobody left to tell).
+pub fn unmap(addr: *mut u8, len: usize) {
+    let _ = persist::map::unmap(addr, len);
+}
+
+/// Removes the pool file created by a setup that then failed.
+///
+/// Pre: none. Post: `path` no longer names a file (best effort).
+pub fn remove_created(path: &Path) {
+    let _ = std::fs::remove_file(path);
+}
+
+/// Sets the calling thread's `errno`, which the C functions report failures through.
+///
+/// Pre: none. Post: `errno == e` in this thread.
+pub fn set_errno(e: i32) {
+    // SAFETY: __errno_location returns this thread's errno slot, valid for the thread's life.
+    unsafe { *libc::__errno_location() = e };
+}

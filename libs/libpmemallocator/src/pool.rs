@@ -1,0 +1,860 @@
+//! The allocator proper: pool layout, per-thread caches, the shared free space and the
+//! background merge.
+//!
+//! Pool layout (offsets from the start of the file):
+//! `[start map | free map | padding to the unit | data units ...]`.
+//! The start map has one bit per data unit, set where a block begins (allocated, cached,
+//! shared or still unused alike), so a block's size is the distance to the next set bit: no
+//! per-block record in DRAM and no header in front of the block. The free map is scratch for
+//! the merge: it marks the blocks being merged. Both live in the pool, so DRAM bookkeeping is
+//! per-thread list heads, the shared lists' heads and a list of large extents.
+//!
+//! Free blocks are chained through their first 8 bytes (unit indices, `NIL` ends a chain).
+//! Each block is owned by exactly one of: a user, one thread's cache (its lists or its bump
+//! region), the pending stack (freed space on its way to the shared pool) or the shared pool
+//! (under its mutex). Bitmap words are shared and changed with atomic bit operations.
+
+use crate::classes::Classes;
+use crate::error;
+use crate::os;
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+/// End of a chain / no block.
+pub const NIL: u64 = u64::MAX;
+
+/// What `NewPMemAllocator` is given.
+#[derive(Clone, Copy, Debug)]
+pub struct Config {
+    pub bg_thread_interval: f32,
+    pub allocation_unit: u32,
+    pub max_allocation_size: u64,
+    pub segment_size: u64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            bg_thread_interval: 1.0,
+            allocation_unit: 64,
+            max_allocation_size: 64 << 10,
+            segment_size: 128 << 20,
+        }
+    }
+}
+
+/// Checks a configuration; `Err` carries the message for the user.
+pub fn validate(size: u64, threads: u32, c: &Config) -> Result<(), String> {
+    let u = c.allocation_unit as u64;
+    if u < 8 || !u.is_power_of_two() {
+        return Err(format!(
+            "allocation_unit {u} must be a power of two of at least 8"
+        ));
+    }
+    if c.segment_size == 0 || !c.segment_size.is_multiple_of(u) {
+        return Err(format!(
+            "segment_size {} must be a non-zero multiple of allocation_unit {u}",
+            c.segment_size
+        ));
+    }
+    if c.max_allocation_size == 0 || c.max_allocation_size > c.segment_size {
+        return Err(format!(
+            "max_allocation_size {} must be between 1 and segment_size {}",
+            c.max_allocation_size, c.segment_size
+        ));
+    }
+    if size < c.segment_size {
+        return Err(format!(
+            "pmem_size {size} is smaller than one segment ({} bytes)",
+            c.segment_size
+        ));
+    }
+    if size > isize::MAX as u64 {
+        return Err(format!("pmem_size {size} is too large"));
+    }
+    if threads == 0 {
+        return Err("max_access_threads must be at least 1".into());
+    }
+    let t = c.bg_thread_interval;
+    if !t.is_finite() || t <= 0.0 || t > 86400.0 {
+        return Err(format!(
+            "bg_thread_interval {t} must be a positive number of seconds (at most a day)"
+        ));
+    }
+    Ok(())
+}
+
+/// A bitmap of atomic words inside the pool.
+struct Bits {
+    words: *const AtomicU64,
+    nbits: u64,
+}
+
+impl Bits {
+    #[inline]
+    fn word(&self, i: u64) -> &AtomicU64 {
+        debug_assert!(i < self.nbits);
+        // SAFETY: `words` points at ceil(nbits/64) 8-aligned words of the mapping, which
+        // lives as long as the allocator; `i < nbits` keeps the index in range.
+        unsafe { &*self.words.add((i >> 6) as usize) }
+    }
+
+    #[inline]
+    fn set(&self, i: u64) {
+        self.word(i).fetch_or(1 << (i & 63), Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn clear(&self, i: u64) {
+        self.word(i).fetch_and(!(1 << (i & 63)), Ordering::Relaxed);
+    }
+
+    #[inline]
+    fn test(&self, i: u64) -> bool {
+        self.word(i).load(Ordering::Relaxed) & (1 << (i & 63)) != 0
+    }
+
+    /// First set bit in `[from, limit)`, or `limit` (`limit <= nbits`).
+    #[inline]
+    fn next_set(&self, from: u64, limit: u64) -> u64 {
+        if from >= limit {
+            return limit;
+        }
+        let mut w = from >> 6;
+        let mut v = self.word(from).load(Ordering::Relaxed) & (!0u64 << (from & 63));
+        loop {
+            if v != 0 {
+                return ((w << 6) + v.trailing_zeros() as u64).min(limit);
+            }
+            w += 1;
+            if w << 6 >= limit {
+                return limit;
+            }
+            v = self.word(w << 6).load(Ordering::Relaxed);
+        }
+    }
+}
+
+/// One access thread's private state. Only the thread holding the slot touches it.
+struct Cache {
+    /// Per class: first and last block of the thread's free list.
+    heads: Vec<u64>,
+    tails: Vec<u64>,
+    /// Units on the lists (by class size), to decide when to hand them back.
+    cached: u64,
+    /// Bump region `[cur, end)` of the thread's current segment.
+    cur: u64,
+    end: u64,
+}
+
+struct Slot {
+    used: AtomicBool,
+    cache: UnsafeCell<Cache>,
+}
+
+/// Space every thread may take, behind one mutex (slow path only).
+struct Shared {
+    /// Per class: chain of free blocks of at least that class's size.
+    heads: Vec<u64>,
+    /// Free extents larger than `max_units`: where segments are cut from.
+    large: Vec<(u64, u64)>,
+    large_units: u64,
+}
+
+/// Figures for `pmemallocator_stats`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stats {
+    pub pool_size: u64,
+    pub data_size: u64,
+    pub metadata_size: u64,
+    pub dram_size: u64,
+    pub shared_free: u64,
+    pub largest_free: u64,
+    pub pending_free: u64,
+    pub merges: u64,
+    pub bg_merges: u64,
+    pub threads: u32,
+    pub is_pmem: bool,
+}
+
+/// One allocator.
+pub struct Inner {
+    id: u64,
+    base: *mut u8,
+    map_len: usize,
+    pool_size: u64,
+    is_pmem: bool,
+    data: *mut u8,
+    data_off: u64,
+    shift: u32,
+    units: u64,
+    max_units: u64,
+    seg_units: u64,
+    max_alloc: u64,
+    spill_units: u64,
+    classes: Classes,
+    starts: Bits,
+    frees: Bits,
+    pending: AtomicU64,
+    pending_units: AtomicU64,
+    shared: Mutex<Shared>,
+    slots: Box<[Slot]>,
+    merges: AtomicU64,
+    bg_merges: AtomicU64,
+    /// Slots whose list heads have been allocated (they stay allocated for reuse).
+    lists_made: AtomicU64,
+    stop: Mutex<bool>,
+    wake: Condvar,
+    interval: Duration,
+}
+
+// SAFETY: the raw pointers name the pool mapping, which every thread may use; the per-slot
+// `UnsafeCell`s are only touched by the thread that won the slot's `used` flag (acquire on
+// claim, release on hand-back), so no two threads reach one cache at once.
+unsafe impl Send for Inner {}
+// SAFETY: see `Send`; all other shared state is atomics or behind mutexes.
+unsafe impl Sync for Inner {}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+
+/// This thread's slots, one per allocator it has used.
+struct Tls {
+    last_id: Cell<u64>,
+    last_slot: Cell<usize>,
+    entries: RefCell<Vec<(u64, usize, Weak<Inner>)>>,
+}
+
+impl Drop for Tls {
+    fn drop(&mut self) {
+        // A thread's resources go back when it exits.
+        for (_, slot, w) in self.entries.get_mut().drain(..) {
+            if let Some(inner) = w.upgrade() {
+                inner.release_slot(slot);
+            }
+        }
+    }
+}
+
+thread_local! {
+    static TLS: Tls = const {
+        Tls {
+            last_id: Cell::new(0),
+            last_slot: Cell::new(0),
+            entries: RefCell::new(Vec::new()),
+        }
+    };
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Inner {
+    /// Maps the pool and lays it out; `Err` has the message (no file is left behind).
+    pub fn create(
+        path: &Path,
+        size: u64,
+        threads: u32,
+        devdax: bool,
+        c: &Config,
+    ) -> Result<Arc<Inner>, String> {
+        validate(size, threads, c)?;
+        os::check_path(path, devdax)?;
+        let unit = c.allocation_unit as u64;
+        // Units that fit with two bitmaps of one bit per unit in front of them.
+        let mut units = (size * 8) / (8 * unit + 2);
+        let layout = |units: u64| {
+            let map_bytes = units.div_ceil(64) * 8;
+            (map_bytes, 2 * map_bytes)
+        };
+        let m = os::map_pool(path, size, devdax)?;
+        let cleanup = |m: &os::Mapped, path: &PathBuf| {
+            os::unmap(m.addr, m.len);
+            if m.created {
+                os::remove_created(path);
+            }
+        };
+        let path = path.to_path_buf();
+        let base = m.addr as u64;
+        let (map_bytes, meta, data_off) = loop {
+            let (map_bytes, meta) = layout(units);
+            // Data aligned to the unit by address, so any unit size gives aligned blocks.
+            let data_off = (base + meta).next_multiple_of(unit) - base;
+            if units == 0 || data_off + units * unit <= size {
+                break (map_bytes, meta, data_off);
+            }
+            units -= 1;
+        };
+        if units == 0 {
+            cleanup(&m, &path);
+            return Err(format!("pmem_size {size} leaves no room for data"));
+        }
+        if !m.zeroed {
+            // SAFETY: the first `meta` bytes of the mapping (meta < size <= m.len) hold the
+            // two maps; nobody else uses the fresh mapping yet.
+            unsafe { std::ptr::write_bytes(m.addr, 0, meta as usize) };
+        }
+        let max_units = c.max_allocation_size.div_ceil(unit);
+        let classes = Classes::new(max_units);
+        let nclasses = classes.len();
+        let slots = (0..threads)
+            .map(|_| Slot {
+                used: AtomicBool::new(false),
+                cache: UnsafeCell::new(Cache {
+                    heads: Vec::new(),
+                    tails: Vec::new(),
+                    cached: 0,
+                    cur: 0,
+                    end: 0,
+                }),
+            })
+            .collect();
+        let seg_units = c.segment_size / unit;
+        let spill_bytes = (c.segment_size / 8).clamp(64 << 10, 4 << 20);
+        let inner = Inner {
+            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
+            base: m.addr,
+            map_len: m.len,
+            pool_size: size,
+            is_pmem: m.is_pmem,
+            // SAFETY: data_off + units * unit <= size <= m.len: inside the mapping.
+            data: unsafe { m.addr.add(data_off as usize) },
+            data_off,
+            shift: unit.trailing_zeros(),
+            units,
+            max_units,
+            seg_units,
+            max_alloc: c.max_allocation_size,
+            spill_units: (spill_bytes / unit).max(max_units),
+            classes,
+            starts: Bits {
+                words: m.addr as *const AtomicU64,
+                nbits: units,
+            },
+            frees: Bits {
+                // SAFETY: the free map follows the start map inside the metadata bytes.
+                words: unsafe { m.addr.add(map_bytes as usize) } as *const AtomicU64,
+                nbits: units,
+            },
+            pending: AtomicU64::new(NIL),
+            pending_units: AtomicU64::new(0),
+            shared: Mutex::new(Shared {
+                heads: vec![NIL; nclasses],
+                large: Vec::new(),
+                large_units: 0,
+            }),
+            slots,
+            merges: AtomicU64::new(0),
+            bg_merges: AtomicU64::new(0),
+            lists_made: AtomicU64::new(0),
+            stop: Mutex::new(false),
+            wake: Condvar::new(),
+            interval: Duration::from_secs_f32(c.bg_thread_interval),
+        };
+        inner.starts.set(0);
+        {
+            let mut sh = lock(&inner.shared);
+            inner.emit(&mut sh, 0, units);
+        }
+        Ok(Arc::new(inner))
+    }
+
+    /// The background thread's loop: every interval, merge what was handed back.
+    pub fn background(self: Arc<Inner>) {
+        let mut stop = lock(&self.stop);
+        loop {
+            if *stop {
+                return;
+            }
+            let (g, _) = self
+                .wake
+                .wait_timeout(stop, self.interval)
+                .unwrap_or_else(|e| e.into_inner());
+            stop = g;
+            if *stop {
+                return;
+            }
+            if self.pending.load(Ordering::Acquire) != NIL {
+                drop(stop);
+                let mut sh = lock(&self.shared);
+                self.merge(&mut sh);
+                self.bg_merges.fetch_add(1, Ordering::Relaxed);
+                drop(sh);
+                stop = lock(&self.stop);
+            }
+        }
+    }
+
+    /// Tells the background thread to end (the caller joins it).
+    pub fn stop_background(&self) {
+        *lock(&self.stop) = true;
+        self.wake.notify_all();
+    }
+
+    #[inline]
+    fn link(&self, u: u64) -> u64 {
+        // SAFETY: `u` is a data unit (< units) of a free block owned by the caller; units are
+        // at least 8 bytes and unit aligned, so the first word is inside the block and aligned.
+        unsafe { (self.data.add((u << self.shift) as usize) as *const u64).read() }
+    }
+
+    #[inline]
+    fn set_link(&self, u: u64, next: u64) {
+        // SAFETY: as in `link`; the caller owns the block, so nobody else reads or writes it.
+        unsafe { (self.data.add((u << self.shift) as usize) as *mut u64).write(next) }
+    }
+
+    #[inline]
+    fn addr(&self, u: u64) -> *mut u8 {
+        // SAFETY: u < units: inside the data area of the mapping.
+        unsafe { self.data.add((u << self.shift) as usize) }
+    }
+
+    /// Size in units of the block starting at `u`, looking at most `limit` units ahead.
+    #[inline]
+    fn block_units(&self, u: u64, limit: u64) -> u64 {
+        let end = self.units.min(u.saturating_add(limit + 1));
+        self.starts.next_set(u + 1, end) - u
+    }
+
+    /// This thread's slot for this allocator, claiming one on first use.
+    #[inline]
+    fn slot(self: &Arc<Inner>) -> Option<usize> {
+        TLS.try_with(|t| {
+            if t.last_id.get() == self.id {
+                return Some(t.last_slot.get());
+            }
+            self.slot_slow(t)
+        })
+        .ok()
+        .flatten()
+    }
+
+    #[cold]
+    fn slot_slow(self: &Arc<Inner>, t: &Tls) -> Option<usize> {
+        let mut entries = t.entries.borrow_mut();
+        let found = entries.iter().find(|e| e.0 == self.id).map(|e| e.1);
+        let s = match found {
+            Some(s) => s,
+            None => {
+                // Forget allocators that are gone.
+                entries.retain(|e| e.2.strong_count() > 0);
+                let s = self.claim()?;
+                entries.push((self.id, s, Arc::downgrade(self)));
+                s
+            }
+        };
+        t.last_id.set(self.id);
+        t.last_slot.set(s);
+        Some(s)
+    }
+
+    fn claim(&self) -> Option<usize> {
+        for (i, s) in self.slots.iter().enumerate() {
+            if s.used.load(Ordering::Relaxed) {
+                continue;
+            }
+            if s.used
+                .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                // SAFETY: winning `used` makes this thread the slot's only user.
+                let c = unsafe { &mut *s.cache.get() };
+                if c.heads.is_empty() {
+                    c.heads = vec![NIL; self.classes.len()];
+                    c.tails = vec![NIL; self.classes.len()];
+                    self.lists_made.fetch_add(1, Ordering::Relaxed);
+                }
+                return Some(i);
+            }
+        }
+        None
+    }
+
+    /// The cache of slot `s`.
+    ///
+    /// # Safety
+    /// The calling thread holds slot `s` and no other reference to its cache is live.
+    #[allow(clippy::mut_from_ref)]
+    #[inline]
+    unsafe fn cache(&self, s: usize) -> &mut Cache {
+        // SAFETY: the caller guarantees exclusive use of the slot.
+        unsafe { &mut *self.slots[s].cache.get() }
+    }
+
+    /// `Allocate`.
+    #[inline]
+    pub fn allocate(self: &Arc<Inner>, size: u64) -> *mut u8 {
+        if size == 0 || size > self.max_alloc {
+            return std::ptr::null_mut();
+        }
+        let n = size.div_ceil(1 << self.shift);
+        let c = self.classes.of(n);
+        let Some(s) = self.slot() else {
+            error::set_quiet("more threads than max_access_threads are using the allocator");
+            return std::ptr::null_mut();
+        };
+        // SAFETY: `slot()` gave this thread slot `s`; no other cache reference is live.
+        let cache = unsafe { self.cache(s) };
+        let h = cache.heads[c];
+        if h != NIL {
+            let next = self.link(h);
+            cache.heads[c] = next;
+            if next == NIL {
+                cache.tails[c] = NIL;
+            }
+            cache.cached -= self.classes.size(c);
+            return self.addr(h);
+        }
+        let cs = self.classes.size(c);
+        if cache.end - cache.cur >= cs {
+            return self.bump(cache, cs);
+        }
+        self.allocate_slow(cache, c)
+    }
+
+    #[inline]
+    fn bump(&self, cache: &mut Cache, cs: u64) -> *mut u8 {
+        let u = cache.cur;
+        cache.cur += cs;
+        if cache.cur < cache.end {
+            self.starts.set(cache.cur);
+        }
+        self.addr(u)
+    }
+
+    #[cold]
+    fn allocate_slow(&self, cache: &mut Cache, c: usize) -> *mut u8 {
+        let cs = self.classes.size(c);
+        let mut sh = lock(&self.shared);
+        for attempt in 0..2 {
+            // Shared blocks of this class: take a batch into the thread's list.
+            if sh.heads[c] != NIL {
+                let u = sh.heads[c];
+                let mut tail = u;
+                let mut taken = 1;
+                let batch = (self.spill_units / 4 / cs).clamp(1, 256);
+                while taken < batch {
+                    let n = self.link(tail);
+                    if n == NIL {
+                        break;
+                    }
+                    tail = n;
+                    taken += 1;
+                }
+                sh.heads[c] = self.link(tail);
+                let rest = self.link(u);
+                if u != tail {
+                    // u goes to the caller; (rest ..= tail) to the thread's list.
+                    self.set_link(tail, cache.heads[c]);
+                    if cache.heads[c] == NIL {
+                        cache.tails[c] = tail;
+                    }
+                    cache.heads[c] = rest;
+                    cache.cached += (taken - 1) * cs;
+                }
+                return self.addr(u);
+            }
+            // A new segment from the large extents.
+            if let Some((s, len)) = self.take_region(&mut sh, cs) {
+                let (cur, end) = (cache.cur, cache.end);
+                if end > cur {
+                    self.emit(&mut sh, cur, end - cur);
+                }
+                cache.cur = s;
+                cache.end = s + len;
+                return self.bump(cache, cs);
+            }
+            // Split a larger shared block.
+            if let Some(u) = self.split(&mut sh, c, cs) {
+                return self.addr(u);
+            }
+            if attempt == 0 && self.pending.load(Ordering::Acquire) != NIL {
+                self.merge(&mut sh);
+                continue;
+            }
+            break;
+        }
+        error::set_quiet("pool is full");
+        std::ptr::null_mut()
+    }
+
+    /// Cuts a segment for a thread out of the large extents. When free space runs short a
+    /// thread gets a share of it rather than a whole segment, so idle threads cannot hold
+    /// the rest of the pool hostage.
+    fn take_region(&self, sh: &mut Shared, cs: u64) -> Option<(u64, u64)> {
+        let &(s, len) = sh.large.last()?;
+        let share = sh.large_units / (2 * self.slots.len() as u64);
+        let mut k = self.seg_units.min(share.max(cs)).min(len);
+        if len - k <= self.max_units {
+            k = len;
+        }
+        if k == len {
+            sh.large.pop();
+        } else {
+            let last = sh.large.len() - 1;
+            sh.large[last] = (s + k, len - k);
+            self.starts.set(s + k);
+        }
+        sh.large_units -= k;
+        Some((s, k))
+    }
+
+    fn split(&self, sh: &mut Shared, c: usize, cs: u64) -> Option<u64> {
+        let c2 = (c + 1..self.classes.len()).find(|&k| sh.heads[k] != NIL)?;
+        let u = sh.heads[c2];
+        sh.heads[c2] = self.link(u);
+        let m = self.block_units(u, self.max_units);
+        if m > cs {
+            self.starts.set(u + cs);
+            self.emit(sh, u + cs, m - cs);
+        }
+        Some(u)
+    }
+
+    /// Puts the free block `[u, u + len)` into the shared pool (its start bit is set).
+    fn emit(&self, sh: &mut Shared, u: u64, len: u64) {
+        if len > self.max_units {
+            sh.large.push((u, len));
+            sh.large_units += len;
+        } else {
+            let k = self.classes.floor(len);
+            self.set_link(u, sh.heads[k]);
+            sh.heads[k] = u;
+        }
+    }
+
+    /// `Free`.
+    #[inline]
+    pub fn free(self: &Arc<Inner>, p: *mut u8) {
+        if p.is_null() {
+            return;
+        }
+        let off = (p as u64).wrapping_sub(self.data as u64);
+        let u = off >> self.shift;
+        if p < self.data || u >= self.units || off & ((1 << self.shift) - 1) != 0 {
+            error::set(format!("Free({p:p}): not a block of this allocator"));
+            return;
+        }
+        if !self.starts.test(u) {
+            error::set(format!("Free({p:p}): not the start of a block"));
+            return;
+        }
+        let m = self.block_units(u, self.max_units);
+        if m > self.max_units {
+            error::set(format!("Free({p:p}): not an allocated block"));
+            return;
+        }
+        match self.slot() {
+            Some(s) => {
+                // SAFETY: `slot()` gave this thread slot `s`; no other cache reference is live.
+                let cache = unsafe { self.cache(s) };
+                let k = self.classes.floor(m);
+                let h = cache.heads[k];
+                self.set_link(u, h);
+                if h == NIL {
+                    cache.tails[k] = u;
+                }
+                cache.heads[k] = u;
+                cache.cached += self.classes.size(k);
+                if cache.cached > self.spill_units {
+                    self.spill(cache);
+                }
+            }
+            None => self.push_pending(u, u, m),
+        }
+    }
+
+    /// Hands a chain `head ..= tail` of free blocks to the pending stack.
+    fn push_pending(&self, head: u64, tail: u64, units: u64) {
+        let mut old = self.pending.load(Ordering::Relaxed);
+        loop {
+            self.set_link(tail, old);
+            match self.pending.compare_exchange_weak(
+                old,
+                head,
+                Ordering::Release,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => break,
+                Err(now) => old = now,
+            }
+        }
+        self.pending_units.fetch_add(units, Ordering::Relaxed);
+    }
+
+    /// Hands all of a thread's cached blocks to the pending stack.
+    fn spill(&self, cache: &mut Cache) {
+        let mut head = NIL;
+        let mut tail = NIL;
+        for k in 0..cache.heads.len() {
+            let h = cache.heads[k];
+            if h == NIL {
+                continue;
+            }
+            self.set_link(cache.tails[k], head);
+            if tail == NIL {
+                tail = cache.tails[k];
+            }
+            head = h;
+            cache.heads[k] = NIL;
+            cache.tails[k] = NIL;
+        }
+        if head != NIL {
+            self.push_pending(head, tail, cache.cached);
+        }
+        cache.cached = 0;
+    }
+
+    /// Gives back everything slot `s` holds and frees the slot.
+    fn release_slot(&self, s: usize) {
+        // SAFETY: called by the slot's thread (Release or its exit), the only cache user.
+        let cache = unsafe { self.cache(s) };
+        self.spill(cache);
+        if cache.end > cache.cur {
+            self.push_pending(cache.cur, cache.cur, cache.end - cache.cur);
+        }
+        cache.cur = 0;
+        cache.end = 0;
+        self.slots[s].used.store(false, Ordering::Release);
+    }
+
+    /// `Release()`: the calling thread gives back its cached space and its slot.
+    pub fn release_thread(&self) {
+        let s = TLS
+            .try_with(|t| {
+                let mut e = t.entries.borrow_mut();
+                let i = e.iter().position(|x| x.0 == self.id)?;
+                let (_, s, _) = e.swap_remove(i);
+                if t.last_id.get() == self.id {
+                    t.last_id.set(0);
+                }
+                Some(s)
+            })
+            .ok()
+            .flatten();
+        if let Some(s) = s {
+            self.release_slot(s);
+        }
+    }
+
+    /// Moves the pending stack into the shared pool, merging every run of adjacent shared
+    /// free blocks into one.
+    fn merge(&self, sh: &mut Shared) {
+        self.merges.fetch_add(1, Ordering::Relaxed);
+        let mut u = self.pending.swap(NIL, Ordering::Acquire);
+        self.pending_units.store(0, Ordering::Relaxed);
+        while u != NIL {
+            self.frees.set(u);
+            u = self.link(u);
+        }
+        for k in 0..sh.heads.len() {
+            let mut u = sh.heads[k];
+            while u != NIL {
+                self.frees.set(u);
+                u = self.link(u);
+            }
+            sh.heads[k] = NIL;
+        }
+        for (s, _) in sh.large.drain(..) {
+            self.frees.set(s);
+        }
+        sh.large_units = 0;
+        let mut pos = 0;
+        loop {
+            let f = self.frees.next_set(pos, self.units);
+            if f == self.units {
+                break;
+            }
+            self.frees.clear(f);
+            let mut end = self.starts.next_set(f + 1, self.units);
+            while end < self.units && self.frees.test(end) {
+                self.frees.clear(end);
+                self.starts.clear(end);
+                end = self.starts.next_set(end + 1, self.units);
+            }
+            self.emit(sh, f, end - f);
+            pos = end;
+        }
+    }
+
+    /// Byte offset in the pool file of `p`, or `NIL`.
+    pub fn addr2offset(&self, p: *const u8) -> u64 {
+        let off = (p as u64).wrapping_sub(self.base as u64);
+        if p.is_null() || off >= self.pool_size {
+            NIL
+        } else {
+            off
+        }
+    }
+
+    /// Address of byte `off` of the pool file, or null.
+    pub fn offset2addr(&self, off: u64) -> *mut u8 {
+        if off >= self.pool_size {
+            std::ptr::null_mut()
+        } else {
+            // SAFETY: off < pool_size <= map_len: inside the mapping.
+            unsafe { self.base.add(off as usize) }
+        }
+    }
+
+    /// Start of the mapping.
+    pub fn base(&self) -> *mut u8 {
+        self.base
+    }
+
+    /// Current figures (walks the shared lists under the mutex).
+    pub fn stats(&self) -> Stats {
+        let unit = 1u64 << self.shift;
+        let sh = lock(&self.shared);
+        let mut shared_free = 0;
+        let mut largest = 0;
+        for &h in &sh.heads {
+            let mut u = h;
+            while u != NIL {
+                let m = self.block_units(u, self.max_units);
+                shared_free += m;
+                largest = largest.max(m);
+                u = self.link(u);
+            }
+        }
+        for &(_, len) in &sh.large {
+            shared_free += len;
+            largest = largest.max(len);
+        }
+        let mut threads = 0;
+        let mut dram = std::mem::size_of::<Inner>() as u64
+            + (sh.heads.capacity() * 8 + sh.large.capacity() * 16) as u64
+            + (self.slots.len() * std::mem::size_of::<Slot>()) as u64
+            + (self.classes.len() * 8) as u64;
+        for s in self.slots.iter() {
+            if s.used.load(Ordering::Relaxed) {
+                threads += 1;
+            }
+        }
+        // Per-thread list heads and tails, made when a slot is first claimed.
+        dram += self.lists_made.load(Ordering::Relaxed) * self.classes.len() as u64 * 16;
+        Stats {
+            pool_size: self.pool_size,
+            data_size: self.units * unit,
+            metadata_size: self.data_off,
+            dram_size: dram,
+            shared_free: shared_free * unit,
+            largest_free: largest * unit,
+            pending_free: self.pending_units.load(Ordering::Relaxed) * unit,
+            merges: self.merges.load(Ordering::Relaxed),
+            bg_merges: self.bg_merges.load(Ordering::Relaxed),
+            threads,
+            is_pmem: self.is_pmem,
+        }
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        os::unmap(self.base, self.map_len);
+    }
+}
