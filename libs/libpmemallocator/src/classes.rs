@@ -18,6 +18,7 @@ pub struct Classes {
 }
 
 /// Class index of the smallest class holding `n >= 1` units (unclamped table).
+#[inline(always)]
 fn raw_class(n: u64) -> usize {
     if n <= EXACT {
         return (n - 1) as usize;
@@ -60,21 +61,25 @@ impl Classes {
     }
 
     /// The class a request of `n` (1..=max_units) units is served from.
-    #[inline]
+    #[inline(always)]
     pub fn of(&self, n: u64) -> usize {
         raw_class(n).min(self.sizes.len() - 1)
     }
 
     /// Units handed out for class `c`.
-    #[inline]
+    #[inline(always)]
     pub fn size(&self, c: usize) -> u64 {
         self.sizes[c]
     }
 
     /// The largest class whose size is at most `m` (1..=max_units): the list a free block
     /// of `m` units goes to, so every block on list `c` holds at least `size(c)` units.
-    #[inline]
+    #[inline(always)]
     pub fn floor(&self, m: u64) -> usize {
+        if m <= EXACT {
+            // Exact classes: the class of m units is m - 1 (m <= max_units here).
+            return (m - 1) as usize;
+        }
         let c = self.of(m);
         if self.sizes[c] > m {
             c - 1

@@ -15,3 +15,4 @@ pub mod error;
 pub mod ffi;
 pub mod os;
 pub mod pool;
+mod tls;

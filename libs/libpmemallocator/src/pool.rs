@@ -17,7 +17,8 @@
 use crate::classes::Classes;
 use crate::error;
 use crate::os;
-use std::cell::{Cell, RefCell, UnsafeCell};
+use crate::tls;
+use std::cell::{RefCell, UnsafeCell};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
@@ -94,7 +95,7 @@ struct Bits {
 }
 
 impl Bits {
-    #[inline]
+    #[inline(always)]
     fn word(&self, i: u64) -> &AtomicU64 {
         debug_assert!(i < self.nbits);
         // SAFETY: `words` points at ceil(nbits/64) 8-aligned words of the mapping, which
@@ -118,7 +119,7 @@ impl Bits {
     }
 
     /// First set bit in `[from, limit)`, or `limit` (`limit <= nbits`).
-    #[inline]
+    #[inline(always)]
     fn next_set(&self, from: u64, limit: u64) -> u64 {
         if from >= limit {
             return limit;
@@ -138,8 +139,20 @@ impl Bits {
     }
 }
 
+/// Classes with a stash (the smallest ones, where most requests fall).
+const STASH_CLASSES: usize = 64;
+/// Blocks per stashed class.
+const STASH: usize = 16;
+/// Only classes up to this many bytes are stashed, bounding what a stash holds.
+const STASH_BYTES: u64 = 4096;
+
 /// One access thread's private state. Only the thread holding the slot touches it.
 struct Cache {
+    /// Per stashed class, up to `STASH` block indices: the first place freed blocks go and
+    /// allocations look, so the common path does not read the block's memory (a cache miss
+    /// jemalloc's tcache avoids in the same way).
+    stash: Vec<[u64; STASH]>,
+    stash_len: Vec<u8>,
     /// Per class: first and last block of the thread's free list.
     heads: Vec<u64>,
     tails: Vec<u64>,
@@ -150,6 +163,9 @@ struct Cache {
     end: u64,
 }
 
+/// Cache-line aligned: each thread writes its own slot on every call, and neighbours must not
+/// share a line.
+#[repr(align(128))]
 struct Slot {
     used: AtomicBool,
     cache: UnsafeCell<Cache>,
@@ -195,6 +211,7 @@ pub struct Inner {
     seg_units: u64,
     max_alloc: u64,
     spill_units: u64,
+    stash_classes: usize,
     classes: Classes,
     starts: Bits,
     frees: Bits,
@@ -222,13 +239,13 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(1);
 
 /// This thread's slots, one per allocator it has used.
 struct Tls {
-    last_id: Cell<u64>,
-    last_slot: Cell<usize>,
     entries: RefCell<Vec<(u64, usize, Weak<Inner>)>>,
 }
 
 impl Drop for Tls {
     fn drop(&mut self) {
+        // Later calls from this thread (other TLS destructors) must not use released slots.
+        tls::set_last(0, 0);
         // A thread's resources go back when it exits.
         for (_, slot, w) in self.entries.get_mut().drain(..) {
             if let Some(inner) = w.upgrade() {
@@ -241,11 +258,15 @@ impl Drop for Tls {
 thread_local! {
     static TLS: Tls = const {
         Tls {
-            last_id: Cell::new(0),
-            last_slot: Cell::new(0),
             entries: RefCell::new(Vec::new()),
         }
     };
+}
+
+#[cold]
+#[inline(never)]
+fn bad_free(p: *mut u8, why: &str) {
+    error::set(format!("Free({p:p}): {why}"));
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -304,6 +325,8 @@ impl Inner {
             .map(|_| Slot {
                 used: AtomicBool::new(false),
                 cache: UnsafeCell::new(Cache {
+                    stash: Vec::new(),
+                    stash_len: Vec::new(),
                     heads: Vec::new(),
                     tails: Vec::new(),
                     cached: 0,
@@ -329,6 +352,10 @@ impl Inner {
             seg_units,
             max_alloc: c.max_allocation_size,
             spill_units: (spill_bytes / unit).max(max_units),
+            stash_classes: classes
+                .len()
+                .min(STASH_CLASSES)
+                .min((STASH_BYTES / unit).max(1) as usize),
             classes,
             starts: Bits {
                 words: m.addr as *const AtomicU64,
@@ -421,16 +448,13 @@ impl Inner {
     }
 
     /// This thread's slot for this allocator, claiming one on first use.
-    #[inline]
+    #[inline(always)]
     fn slot(self: &Arc<Inner>) -> Option<usize> {
-        TLS.try_with(|t| {
-            if t.last_id.get() == self.id {
-                return Some(t.last_slot.get());
-            }
-            self.slot_slow(t)
-        })
-        .ok()
-        .flatten()
+        let (id, s) = tls::last();
+        if id == self.id {
+            return Some(s);
+        }
+        TLS.try_with(|t| self.slot_slow(t)).ok().flatten()
     }
 
     #[cold]
@@ -447,8 +471,7 @@ impl Inner {
                 s
             }
         };
-        t.last_id.set(self.id);
-        t.last_slot.set(s);
+        tls::set_last(self.id, s);
         Some(s)
     }
 
@@ -466,6 +489,9 @@ impl Inner {
                 if c.heads.is_empty() {
                     c.heads = vec![NIL; self.classes.len()];
                     c.tails = vec![NIL; self.classes.len()];
+                    let n = self.stash_classes;
+                    c.stash = vec![[NIL; STASH]; n];
+                    c.stash_len = vec![0; n];
                     self.lists_made.fetch_add(1, Ordering::Relaxed);
                 }
                 return Some(i);
@@ -499,6 +525,12 @@ impl Inner {
         };
         // SAFETY: `slot()` gave this thread slot `s`; no other cache reference is live.
         let cache = unsafe { self.cache(s) };
+        if let Some(n) = cache.stash_len.get_mut(c) {
+            if *n > 0 {
+                *n -= 1;
+                return self.addr(cache.stash[c][*n as usize]);
+            }
+        }
         let h = cache.heads[c];
         if h != NIL {
             let next = self.link(h);
@@ -508,6 +540,14 @@ impl Inner {
             }
             cache.cached -= self.classes.size(c);
             return self.addr(h);
+        }
+        // A cached block one class up beats cutting fresh space: reuse keeps the
+        // thread's working set (and its cache misses) small.
+        if let Some(n) = cache.stash_len.get_mut(c + 1) {
+            if *n > 0 {
+                *n -= 1;
+                return self.addr(cache.stash[c + 1][*n as usize]);
+            }
         }
         let cs = self.classes.size(c);
         if cache.end - cache.cur >= cs {
@@ -636,30 +676,49 @@ impl Inner {
         let off = (p as u64).wrapping_sub(self.data as u64);
         let u = off >> self.shift;
         if p < self.data || u >= self.units || off & ((1 << self.shift) - 1) != 0 {
-            error::set(format!("Free({p:p}): not a block of this allocator"));
-            return;
+            return bad_free(p, "not a block of this allocator");
         }
-        if !self.starts.test(u) {
-            error::set(format!("Free({p:p}): not the start of a block"));
-            return;
+        // One word usually holds both the block's start bit and the next block's.
+        let w = self.starts.word(u).load(Ordering::Relaxed);
+        let b = u & 63;
+        if w & (1 << b) == 0 {
+            return bad_free(p, "not the start of a block");
         }
-        let m = self.block_units(u, self.max_units);
+        let above = (w >> b) >> 1;
+        let m = if above != 0 {
+            above.trailing_zeros() as u64 + 1
+        } else {
+            let next_word = (u | 63) + 1;
+            let end = self.units.min(u + self.max_units + 1);
+            if next_word >= end {
+                end - u
+            } else {
+                self.starts.next_set(next_word, end) - u
+            }
+        };
         if m > self.max_units {
-            error::set(format!("Free({p:p}): not an allocated block"));
-            return;
+            return bad_free(p, "not an allocated block");
         }
         match self.slot() {
             Some(s) => {
                 // SAFETY: `slot()` gave this thread slot `s`; no other cache reference is live.
                 let cache = unsafe { self.cache(s) };
                 let k = self.classes.floor(m);
+                // The stash is bounded by itself; only list blocks count towards a spill.
+                if let Some(n) = cache.stash_len.get_mut(k) {
+                    if (*n as usize) < STASH {
+                        cache.stash[k][*n as usize] = u;
+                        *n += 1;
+                        return;
+                    }
+                }
+                cache.cached += self.classes.size(k);
                 let h = cache.heads[k];
                 self.set_link(u, h);
                 if h == NIL {
                     cache.tails[k] = u;
                 }
                 cache.heads[k] = u;
-                cache.cached += self.classes.size(k);
                 if cache.cached > self.spill_units {
                     self.spill(cache);
                 }
@@ -690,6 +749,17 @@ impl Inner {
     fn spill(&self, cache: &mut Cache) {
         let mut head = NIL;
         let mut tail = NIL;
+        for k in 0..cache.stash_len.len() {
+            for i in 0..cache.stash_len[k] as usize {
+                let u = cache.stash[k][i];
+                self.set_link(u, head);
+                if tail == NIL {
+                    tail = u;
+                }
+                head = u;
+            }
+            cache.stash_len[k] = 0;
+        }
         for k in 0..cache.heads.len() {
             let h = cache.heads[k];
             if h == NIL {
@@ -729,8 +799,8 @@ impl Inner {
                 let mut e = t.entries.borrow_mut();
                 let i = e.iter().position(|x| x.0 == self.id)?;
                 let (_, s, _) = e.swap_remove(i);
-                if t.last_id.get() == self.id {
-                    t.last_id.set(0);
+                if tls::last().0 == self.id {
+                    tls::set_last(0, 0);
                 }
                 Some(s)
             })
@@ -836,7 +906,8 @@ impl Inner {
             }
         }
         // Per-thread list heads and tails, made when a slot is first claimed.
-        dram += self.lists_made.load(Ordering::Relaxed) * self.classes.len() as u64 * 16;
+        let stash = self.stash_classes * (STASH * 8 + 1);
+        dram += self.lists_made.load(Ordering::Relaxed) * (self.classes.len() * 16 + stash) as u64;
         Stats {
             pool_size: self.pool_size,
             data_size: self.units * unit,
