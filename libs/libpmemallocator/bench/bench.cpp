@@ -20,7 +20,7 @@
 #include <unistd.h>
 #include <vector>
 
-static const uint64_t kTotalPairs = 8000000;
+static const uint64_t kTotalPairs = 16000000;
 static const int kWindow = 32;
 
 struct Rng {

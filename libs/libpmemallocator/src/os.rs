@@ -131,3 +131,57 @@ pub fn set_errno(e: i32) {
     // SAFETY: __errno_location returns this thread's errno slot, valid for the thread's life.
     unsafe { *libc::__errno_location() = e };
 }
+
+/// The pool file kept open to reserve its blocks as segments are handed out.
+pub struct PoolFile(std::fs::File);
+
+/// Opens the pool file read-write for [`reserve`]; `None` for a device (nothing to reserve).
+///
+/// Pre: the pool is mapped. Post: `Some` holds an open descriptor until dropped.
+pub fn open_pool_file(path: &Path, devdax: bool) -> Option<PoolFile> {
+    if devdax {
+        return None;
+    }
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .ok()
+        .map(PoolFile)
+}
+
+/// Takes file-system blocks for `[offset, offset + len)` of the pool file, so that page
+/// faults on that range neither allocate blocks (slow on ext4 and DAX file systems alike)
+/// nor fail with SIGBUS when the file system is full. File systems without `fallocate`
+/// count as success: their faults allocate as before.
+///
+/// Pre: the range lies inside the file. Post: `Ok` means the blocks are allocated (or cannot
+/// be by this file system); `Err` carries the errno (ENOSPC, EDQUOT, ...).
+pub fn reserve(f: &PoolFile, offset: u64, len: u64) -> Result<(), i32> {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: plain system call on a descriptor we own; no memory is passed.
+    let r = unsafe {
+        libc::fallocate(
+            f.0.as_raw_fd(),
+            libc::FALLOC_FL_KEEP_SIZE,
+            offset as libc::off_t,
+            len as libc::off_t,
+        )
+    };
+    if r == 0 {
+        return Ok(());
+    }
+    let e = std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO);
+    if e == libc::EOPNOTSUPP || e == libc::ENOSYS {
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+/// Text for an errno value.
+pub fn errno_string(e: i32) -> String {
+    errno_text(e)
+}

@@ -178,7 +178,12 @@ struct Shared {
     /// Free extents larger than `max_units`: where segments are cut from.
     large: Vec<(u64, u64)>,
     large_units: u64,
+    /// One bit per `RESERVE_CHUNK` of the data: file blocks already reserved.
+    reserved: Vec<u64>,
 }
+
+/// Granule of block reservation (bytes of data).
+const RESERVE_CHUNK: u64 = 2 << 20;
 
 /// Figures for `pmemallocator_stats`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -217,6 +222,7 @@ pub struct Inner {
     frees: Bits,
     pending: AtomicU64,
     pending_units: AtomicU64,
+    file: Option<os::PoolFile>,
     shared: Mutex<Shared>,
     slots: Box<[Slot]>,
     merges: AtomicU64,
@@ -368,10 +374,12 @@ impl Inner {
             },
             pending: AtomicU64::new(NIL),
             pending_units: AtomicU64::new(0),
+            file: os::open_pool_file(&path, devdax),
             shared: Mutex::new(Shared {
                 heads: vec![NIL; nclasses],
                 large: Vec::new(),
                 large_units: 0,
+                reserved: vec![0; (units * unit).div_ceil(RESERVE_CHUNK).div_ceil(64) as usize],
             }),
             slots,
             merges: AtomicU64::new(0),
@@ -600,12 +608,27 @@ impl Inner {
             }
             // A new segment from the large extents.
             if let Some((s, len)) = self.take_region(&mut sh, cs) {
-                let (cur, end) = (cache.cur, cache.end);
-                if end > cur {
-                    self.emit(&mut sh, cur, end - cur);
+                if let Err(e) = self.reserve(&mut sh, s, len) {
+                    self.emit(&mut sh, s, len);
+                    error::set(format!(
+                        "reserving file blocks for a segment: {}",
+                        os::errno_string(e)
+                    ));
+                    return std::ptr::null_mut();
                 }
-                cache.cur = s;
-                cache.end = s + len;
+                let (cur, end) = (cache.cur, cache.end);
+                if end > cur && s == end {
+                    // The new space continues the old: one region, no stranded tail. The
+                    // boundary between them is no block start any more.
+                    self.starts.clear(s);
+                    cache.end = s + len;
+                } else {
+                    if end > cur {
+                        self.emit(&mut sh, cur, end - cur);
+                    }
+                    cache.cur = s;
+                    cache.end = s + len;
+                }
                 return self.bump(cache, cs);
             }
             // Split a larger shared block.
@@ -641,6 +664,33 @@ impl Inner {
         }
         sh.large_units -= k;
         Some((s, k))
+    }
+
+    /// Reserves the file blocks under units `[s, s + len)` not reserved yet.
+    fn reserve(&self, sh: &mut Shared, s: u64, len: u64) -> Result<(), i32> {
+        let Some(f) = &self.file else {
+            return Ok(());
+        };
+        let first = (s << self.shift) / RESERVE_CHUNK;
+        let last = (((s + len) << self.shift) - 1) / RESERVE_CHUNK;
+        let mut c = first;
+        while c <= last {
+            if sh.reserved[(c / 64) as usize] & (1 << (c % 64)) != 0 {
+                c += 1;
+                continue;
+            }
+            let run = c;
+            while c <= last && sh.reserved[(c / 64) as usize] & (1 << (c % 64)) == 0 {
+                c += 1;
+            }
+            let off = self.data_off + run * RESERVE_CHUNK;
+            let end = (self.data_off + c * RESERVE_CHUNK).min(self.pool_size);
+            os::reserve(f, off, end - off)?;
+            for k in run..c {
+                sh.reserved[(k / 64) as usize] |= 1 << (k % 64);
+            }
+        }
+        Ok(())
     }
 
     fn split(&self, sh: &mut Shared, c: usize, cs: u64) -> Option<u64> {
@@ -897,7 +947,8 @@ impl Inner {
         }
         let mut threads = 0;
         let mut dram = std::mem::size_of::<Inner>() as u64
-            + (sh.heads.capacity() * 8 + sh.large.capacity() * 16) as u64
+            + (sh.heads.capacity() * 8 + sh.large.capacity() * 16 + sh.reserved.capacity() * 8)
+                as u64
             + (self.slots.len() * std::mem::size_of::<Slot>()) as u64
             + (self.classes.len() * 8) as u64;
         for s in self.slots.iter() {
@@ -927,5 +978,135 @@ impl Inner {
 impl Drop for Inner {
     fn drop(&mut self) {
         os::unmap(self.base, self.map_len);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pool(name: &str, size: u64, c: Config) -> (Arc<Inner>, PathBuf) {
+        let dir = std::env::temp_dir().join(format!("pma-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(name);
+        (Inner::create(&p, size, 4, false, &c).unwrap(), p)
+    }
+
+    fn cfg(unit: u32, max: u64, seg: u64) -> Config {
+        Config {
+            bg_thread_interval: 1.0,
+            allocation_unit: unit,
+            max_allocation_size: max,
+            segment_size: seg,
+        }
+    }
+
+    fn unit_of(a: &Inner, p: *mut u8) -> u64 {
+        (p as u64 - a.data as u64) >> a.shift
+    }
+
+    #[test]
+    fn sizes_come_from_the_start_map() {
+        let (a, path) = pool("sizes", 4 << 20, cfg(64, 4096, 1 << 20));
+        let p1 = a.allocate(64);
+        let p2 = a.allocate(65);
+        let p3 = a.allocate(4096);
+        assert_eq!(p2 as u64 - p1 as u64, 64);
+        assert_eq!(p3 as u64 - p2 as u64, 128);
+        assert_eq!(a.block_units(unit_of(&a, p1), a.max_units), 1);
+        assert_eq!(a.block_units(unit_of(&a, p2), a.max_units), 2);
+        assert_eq!(a.block_units(unit_of(&a, p3), a.max_units), 64);
+        // a freed block is reused for the same class
+        a.free(p2);
+        assert_eq!(a.allocate(100), p2);
+        drop(a);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn merge_joins_neighbours_and_keeps_owned_blocks_apart() {
+        let (a, path) = pool("merge", 8 << 20, cfg(64, 4096, 1 << 20));
+        let v: Vec<*mut u8> = (0..1000).map(|_| a.allocate(256)).collect();
+        assert!(v.iter().all(|p| !p.is_null()));
+        // free all but block 500, hand everything back and merge
+        for (i, &p) in v.iter().enumerate() {
+            if i != 500 {
+                a.free(p);
+            }
+        }
+        a.release_thread();
+        {
+            let mut sh = lock(&a.shared);
+            a.merge(&mut sh);
+        }
+        let s = a.stats();
+        assert_eq!(s.pending_free, 0);
+        assert_eq!(s.shared_free, s.data_size - 256);
+        // block 500 splits the space in two; the larger part is everything after it
+        let after = s.data_size - (unit_of(&a, v[501]) << a.shift);
+        assert_eq!(s.largest_free, after);
+        // the kept block still has its size
+        assert_eq!(a.block_units(unit_of(&a, v[500]), a.max_units), 4);
+        a.free(v[500]);
+        a.release_thread();
+        {
+            let mut sh = lock(&a.shared);
+            a.merge(&mut sh);
+        }
+        let s = a.stats();
+        assert_eq!(s.shared_free, s.data_size);
+        assert_eq!(s.largest_free, s.data_size);
+        drop(a);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn larger_shared_blocks_are_split() {
+        // One segment only: once it is gone, requests must come from split shared blocks.
+        let (a, path) = pool("split", 1 << 20, cfg(64, 64 << 10, 1 << 20));
+        let mut v = Vec::new();
+        loop {
+            let p = a.allocate(64 << 10);
+            if p.is_null() {
+                break;
+            }
+            v.push(p);
+        }
+        assert!(v.len() >= 14);
+        // use up what is left with smaller blocks
+        while !a.allocate(4096).is_null() {}
+        a.free(v[3]);
+        a.release_thread();
+        {
+            let mut sh = lock(&a.shared);
+            a.merge(&mut sh);
+        }
+        // 1024 units went back; 16 blocks of 64 units come out of them
+        let small: Vec<*mut u8> = (0..16).map(|_| a.allocate(4096)).collect();
+        for &p in &small {
+            assert!(p >= v[3] && p < v[4], "{p:p} outside the freed block");
+        }
+        drop(a);
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn validation_messages() {
+        assert!(validate(1 << 20, 1, &cfg(64, 4096, 1 << 20)).is_ok());
+        assert!(validate(1 << 20, 1, &cfg(24, 4096, 1 << 20))
+            .unwrap_err()
+            .contains("allocation_unit"));
+        assert!(validate(1 << 20, 1, &cfg(64, 4096, 1000))
+            .unwrap_err()
+            .contains("segment_size"));
+        assert!(validate(1 << 20, 1, &cfg(64, 2 << 20, 1 << 20))
+            .unwrap_err()
+            .contains("max_allocation_size"));
+        assert!(validate(1 << 19, 1, &cfg(64, 4096, 1 << 20))
+            .unwrap_err()
+            .contains("segment"));
+        assert!(validate(1 << 20, 0, &cfg(64, 4096, 1 << 20))
+            .unwrap_err()
+            .contains("max_access_threads"));
     }
 }

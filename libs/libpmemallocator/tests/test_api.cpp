@@ -3,7 +3,9 @@
 #include "common.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <fcntl.h>
+#include <sys/wait.h>
 #include <type_traits>
 #include <vector>
 
@@ -244,6 +246,51 @@ static void unit_alignment(const std::string &dir)
 	}
 }
 
+static void crash_and_reopen(const std::string &dir)
+{
+	STEP("a process killed while using the pool: the file is reopened and starts empty");
+	std::string path = dir + "/crash.pool";
+	const uint64_t size = 16ULL << 20;
+	PMemAllocatorConfig c = make_config(64, 4096, 1 << 20);
+	fflush(stdout);
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		PMemAllocator *a = PMemAllocator::NewPMemAllocator(path, size, 2, false, c);
+		if (!a)
+			_exit(3);
+		for (int i = 0; i < 20000; i++) {
+			void *p = a->Allocate(512);
+			if (!p)
+				break;
+			memset(p, 0xee, 512);
+			if (i % 3 == 0)
+				a->Free(p);
+		}
+		kill(getpid(), SIGKILL); // no destructor, no unmap
+		_exit(4);
+	}
+	int status = 0;
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	CHECK(exists(path));
+	PMemAllocator *a = PMemAllocator::NewPMemAllocator(path, size, 2, false, c);
+	REQUIRE(a != nullptr);
+	uint64_t n = 0;
+	std::vector<void *> v;
+	for (void *p; (p = a->Allocate(512)) != nullptr; n++) {
+		fill(p, 512, n);
+		v.push_back(p);
+	}
+	CHECK((double)n * 512 >= 0.9 * size);
+	uint64_t bad = 0;
+	for (uint64_t i = 0; i < n; i++)
+		bad += !intact(v[i], 512, i);
+	CHECK_EQ(bad, 0);
+	delete a;
+	unlink(path.c_str());
+}
+
 int main()
 {
 	std::string dir = work_dir("api");
@@ -254,5 +301,6 @@ int main()
 	full(dir);
 	existing_file(dir);
 	unit_alignment(dir);
+	crash_and_reopen(dir);
 	return finish();
 }
