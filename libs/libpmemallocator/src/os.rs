@@ -185,3 +185,14 @@ pub fn reserve(f: &PoolFile, offset: u64, len: u64) -> Result<(), i32> {
 pub fn errno_string(e: i32) -> String {
     errno_text(e)
 }
+
+/// Tells the kernel that faults in the pool should not read ahead: threads touch their own
+/// segments in small steps, and readahead around each fault would fill (and zero) pages
+/// nobody asked for yet.
+///
+/// Pre: `[addr, addr + len)` is a mapping made by [`map_pool`]. Post: advice given (errors
+/// are harmless and ignored).
+pub fn advise_random(addr: *mut u8, len: usize) {
+    // SAFETY: advice only; the range is our own mapping and no data changes.
+    unsafe { libc::madvise(addr.cast(), len, libc::MADV_RANDOM) };
+}

@@ -298,6 +298,7 @@ impl Inner {
             (map_bytes, 2 * map_bytes)
         };
         let m = os::map_pool(path, size, devdax)?;
+        os::advise_random(m.addr, m.len);
         let cleanup = |m: &os::Mapped, path: &PathBuf| {
             os::unmap(m.addr, m.len);
             if m.created {
