@@ -48,13 +48,17 @@ pmemallocator-test: $(PMA_SO)
 	PMA_STAGE=$(PMA_STAGE) PMA_WORK=$(abspath $(BUILD)/pmemallocator-test) \
 		CC=$(PMA_CC) CXX=$(PMA_CXX) sh $(PMA_DIR)/tests/run.sh
 
-# The reference is our own libmemkind (a file-backed kind on the same file system),
-# staged with the top-level install.
+# The reference is our own libmemkind (a file-backed kind on the same file system): the
+# library and header staged the way the top-level install places them (the full install
+# would also build the memtier interposer, which the bench does not need).
 pmemallocator-bench: $(PMA_SO)
-	rm -rf $(PMA_STAGE)
+	rm -rf $(PMA_STAGE) $(PMA_REF_STAGE)
 	$(MAKE) --no-print-directory pmemallocator-install PREFIX=$(PMA_STAGE) DESTDIR=
-	test -f $(PMA_REF_STAGE)/lib/libmemkind.so.0 || \
-		$(MAKE) --no-print-directory install PREFIX=$(PMA_REF_STAGE) DESTDIR=
+	$(CARGO) build --release --lib
+	install -d $(PMA_REF_STAGE)/lib $(PMA_REF_STAGE)/include
+	install -m 0755 $(CARGO_TARGET)/libmemkind.so $(PMA_REF_STAGE)/lib/libmemkind.so.0
+	ln -sf libmemkind.so.0 $(PMA_REF_STAGE)/lib/libmemkind.so
+	install -m 0644 include/memkind.h $(PMA_REF_STAGE)/include/memkind.h
 	PMA_STAGE=$(PMA_STAGE) PMA_REF_STAGE=$(PMA_REF_STAGE) \
 		PMA_WORK=$(abspath $(BUILD)/pmemallocator-bench) CXX=$(PMA_CXX) \
 		sh $(PMA_DIR)/bench/run.sh

@@ -103,6 +103,18 @@ impl Bits {
         unsafe { &*self.words.add((i >> 6) as usize) }
     }
 
+    /// The two words from the one holding bit `i`: the second is the spare word at the end
+    /// when `i` is in the last word.
+    #[inline(always)]
+    fn pair(&self, i: u64) -> u128 {
+        debug_assert!(i < self.nbits);
+        let w = (i >> 6) as usize;
+        // SAFETY: the map has ceil(nbits/64) + 1 words (see `create`), so both indices are in
+        // range; the mapping lives as long as the allocator.
+        let (lo, hi) = unsafe { (&*self.words.add(w), &*self.words.add(w + 1)) };
+        ((hi.load(Ordering::Relaxed) as u128) << 64) | lo.load(Ordering::Relaxed) as u128
+    }
+
     #[inline]
     fn set(&self, i: u64) {
         self.word(i).fetch_or(1 << (i & 63), Ordering::Relaxed);
@@ -294,7 +306,8 @@ impl Inner {
         // Units that fit with two bitmaps of one bit per unit in front of them.
         let mut units = (size * 8) / (8 * unit + 2);
         let layout = |units: u64| {
-            let map_bytes = units.div_ceil(64) * 8;
+            // One spare zero word at the end, so `Free` may always read two words.
+            let map_bytes = (units.div_ceil(64) + 1) * 8;
             (map_bytes, 2 * map_bytes)
         };
         let m = os::map_pool(path, size, devdax)?;
@@ -729,17 +742,18 @@ impl Inner {
         if p < self.data || u >= self.units || off & ((1 << self.shift) - 1) != 0 {
             return bad_free(p, "not a block of this allocator");
         }
-        // One word usually holds both the block's start bit and the next block's.
-        let w = self.starts.word(u).load(Ordering::Relaxed);
+        // Two words hold the block's start bit and, for any block of up to 64 units, the
+        // next block's: no loop and no data-dependent branch on the common path.
+        let w = self.starts.pair(u);
         let b = u & 63;
         if w & (1 << b) == 0 {
             return bad_free(p, "not the start of a block");
         }
-        let above = (w >> b) >> 1;
+        let above = w >> (b + 1);
         let m = if above != 0 {
             above.trailing_zeros() as u64 + 1
         } else {
-            let next_word = (u | 63) + 1;
+            let next_word = (u | 63) + 65;
             let end = self.units.min(u + self.max_units + 1);
             if next_word >= end {
                 end - u
