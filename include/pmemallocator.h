@@ -49,8 +49,10 @@ typedef struct pmemallocator pmemallocator;
 /* Fills *config with the defaults shown above. */
 void pmemallocator_config_default(struct pmemallocator_config *config);
 
-/* NULL (errno EINVAL, message in pmemallocator_errormsg()) for invalid arguments or a
- * pool that cannot be mapped; no file is left behind then. config NULL: the defaults. */
+/* NULL with a message (pmemallocator_errormsg(), also on stderr) for invalid arguments
+ * (errno EINVAL) or a pool that cannot be opened or mapped (errno from the system, e.g.
+ * ENOENT for a missing directory); no file is left behind then. config NULL: the defaults.
+ * max_access_threads: 1 ..= 65536. */
 pmemallocator *pmemallocator_new(const char *pmem_file, uint64_t pmem_size,
 				 uint32_t max_access_threads, int devdax_mode,
 				 const struct pmemallocator_config *config);

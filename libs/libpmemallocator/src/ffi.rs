@@ -87,8 +87,9 @@ pub unsafe extern "C" fn pmemallocator_config_default(config: *mut pmemallocator
     })
 }
 
-/// Maps the pool and starts its background thread; NULL (errno set, message kept) when the
-/// arguments are invalid or the file cannot be mapped. `config` NULL means the defaults.
+/// Maps the pool and starts its background thread; NULL with a message when the arguments
+/// are invalid (errno EINVAL) or the file cannot be opened or mapped (errno from the system:
+/// ENOENT for a missing directory, EACCES, ENOMEM, ...). `config` NULL means the defaults.
 ///
 /// # Safety
 /// `pmem_file` is a NUL-terminated string; `config` is NULL or a valid struct.
@@ -137,9 +138,9 @@ pub unsafe extern "C" fn pmemallocator_new(
                     }
                 }
             }
-            Err(msg) => {
+            Err((errno, msg)) => {
                 error::set(format!("NewPMemAllocator: {msg}"));
-                set_errno(libc::EINVAL);
+                set_errno(errno);
                 std::ptr::null_mut()
             }
         }

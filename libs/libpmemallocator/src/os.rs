@@ -23,6 +23,13 @@ pub struct Mapped {
     pub zeroed: bool,
 }
 
+/// A setup failure: the errno for C callers and the message.
+pub type Failure = (i32, String);
+
+fn io_errno(e: &std::io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::EIO)
+}
+
 fn errno_text(e: i32) -> String {
     std::io::Error::from_raw_os_error(e).to_string()
 }
@@ -32,26 +39,32 @@ fn errno_text(e: i32) -> String {
 /// Pre: none. Post: `Ok` means a later [`map_pool`] may proceed: in Device DAX mode the path
 /// is an existing character device; otherwise it is a regular file or absent with an
 /// existing parent directory.
-pub fn check_path(path: &Path, devdax: bool) -> Result<(), String> {
+pub fn check_path(path: &Path, devdax: bool) -> Result<(), Failure> {
     if path.as_os_str().is_empty() {
-        return Err("pmem_file is empty".into());
+        return Err((libc::EINVAL, "pmem_file is empty".into()));
     }
     match std::fs::metadata(path) {
         Ok(md) if devdax => {
             if md.file_type().is_char_device() {
                 Ok(())
             } else {
-                Err(format!(
-                    "{}: devdax_mode needs a Device DAX character device",
-                    path.display()
+                Err((
+                    libc::EINVAL,
+                    format!(
+                        "{}: devdax_mode needs a Device DAX character device",
+                        path.display()
+                    ),
                 ))
             }
         }
-        Err(e) if devdax => Err(format!("{}: {e}", path.display())),
+        Err(e) if devdax => Err((io_errno(&e), format!("{}: {e}", path.display()))),
         Ok(md) if md.file_type().is_file() => Ok(()),
-        Ok(_) => Err(format!(
-            "{}: not a regular file (set devdax_mode for a device)",
-            path.display()
+        Ok(_) => Err((
+            libc::EINVAL,
+            format!(
+                "{}: not a regular file (set devdax_mode for a device)",
+                path.display()
+            ),
         )),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let parent = match path.parent() {
@@ -60,11 +73,14 @@ pub fn check_path(path: &Path, devdax: bool) -> Result<(), String> {
             };
             match std::fs::metadata(parent) {
                 Ok(md) if md.is_dir() => Ok(()),
-                Ok(_) => Err(format!("{}: not a directory", parent.display())),
-                Err(e) => Err(format!("directory {}: {e}", parent.display())),
+                Ok(_) => Err((
+                    libc::ENOTDIR,
+                    format!("{}: not a directory", parent.display()),
+                )),
+                Err(e) => Err((io_errno(&e), format!("directory {}: {e}", parent.display()))),
             }
         }
-        Err(e) => Err(format!("{}: {e}", path.display())),
+        Err(e) => Err((io_errno(&e), format!("{}: {e}", path.display()))),
     }
 }
 
@@ -74,11 +90,16 @@ pub fn check_path(path: &Path, devdax: bool) -> Result<(), String> {
 /// Pre: [`check_path`] accepted `path` for this mode. Post: on `Ok` the caller owns the
 /// mapping and gives it back with [`unmap`]; on `Err` nothing stays mapped and a file this
 /// call created is removed.
-pub fn map_pool(path: &Path, size: u64, devdax: bool) -> Result<Mapped, String> {
-    let c = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| format!("{}: path holds a NUL byte", path.display()))?;
+pub fn map_pool(path: &Path, size: u64, devdax: bool) -> Result<Mapped, Failure> {
+    let c = CString::new(path.as_os_str().as_bytes()).map_err(|_| {
+        (
+            libc::EINVAL,
+            format!("{}: path holds a NUL byte", path.display()),
+        )
+    })?;
     let existed = std::fs::symlink_metadata(path).is_ok();
-    let len = usize::try_from(size).map_err(|_| format!("pmem_size {size} is too large"))?;
+    let len = usize::try_from(size)
+        .map_err(|_| (libc::EINVAL, format!("pmem_size {size} is too large")))?;
     let (flags, want) = if devdax {
         (0, 0)
     } else {
@@ -86,18 +107,22 @@ pub fn map_pool(path: &Path, size: u64, devdax: bool) -> Result<Mapped, String> 
     };
     let m = persist::map::map_file(&c, want, flags, 0o666).map_err(|e| {
         let detail = persist::log::errormsg_string();
-        if detail.is_empty() {
+        let msg = if detail.is_empty() {
             format!("{}: {}", path.display(), errno_text(e.errno))
         } else {
             detail
-        }
+        };
+        (e.errno, msg)
     })?;
     if m.len < len {
         let _ = persist::map::unmap(m.addr, m.len);
-        return Err(format!(
-            "{}: device holds {} bytes, less than pmem_size {size}",
-            path.display(),
-            m.len
+        return Err((
+            libc::EINVAL,
+            format!(
+                "{}: device holds {} bytes, less than pmem_size {size}",
+                path.display(),
+                m.len
+            ),
         ));
     }
     Ok(Mapped {

@@ -47,6 +47,9 @@ impl Default for Config {
     }
 }
 
+/// Most access threads an allocator accepts (each has a slot of bookkeeping).
+pub const MAX_THREADS: u32 = 1 << 16;
+
 /// Checks a configuration; `Err` carries the message for the user.
 pub fn validate(size: u64, threads: u32, c: &Config) -> Result<(), String> {
     let u = c.allocation_unit as u64;
@@ -76,8 +79,10 @@ pub fn validate(size: u64, threads: u32, c: &Config) -> Result<(), String> {
     if size > isize::MAX as u64 {
         return Err(format!("pmem_size {size} is too large"));
     }
-    if threads == 0 {
-        return Err("max_access_threads must be at least 1".into());
+    if threads == 0 || threads > MAX_THREADS {
+        return Err(format!(
+            "max_access_threads {threads} must be between 1 and {MAX_THREADS}"
+        ));
     }
     let t = c.bg_thread_interval;
     if !t.is_finite() || t <= 0.0 || t > 86400.0 {
@@ -299,8 +304,8 @@ impl Inner {
         threads: u32,
         devdax: bool,
         c: &Config,
-    ) -> Result<Arc<Inner>, String> {
-        validate(size, threads, c)?;
+    ) -> Result<Arc<Inner>, os::Failure> {
+        validate(size, threads, c).map_err(|m| (libc::EINVAL, m))?;
         os::check_path(path, devdax)?;
         let unit = c.allocation_unit as u64;
         // Units that fit with two bitmaps of one bit per unit in front of them.
@@ -331,7 +336,10 @@ impl Inner {
         };
         if units == 0 {
             cleanup(&m, &path);
-            return Err(format!("pmem_size {size} leaves no room for data"));
+            return Err((
+                libc::EINVAL,
+                format!("pmem_size {size} leaves no room for data"),
+            ));
         }
         if !m.zeroed {
             // SAFETY: the first `meta` bytes of the mapping (meta < size <= m.len) hold the

@@ -1,6 +1,7 @@
 // Invalid arguments: NewPMemAllocator returns nullptr with a message naming the problem,
-// errno EINVAL from the C call, no exception, and no file left behind (an existing file
-// given as a devdax path is left as it was).
+// errno from the C call (EINVAL for bad parameters, ENOENT for a missing path), no
+// exception, and no file left behind (an existing file given as a devdax path is left as
+// it was).
 #include "common.hpp"
 
 #include <cerrno>
@@ -20,7 +21,8 @@ static int count_entries(const std::string &dir)
 
 static void expect_rejected(const std::string &dir, const char *what, const std::string &path,
 			    uint64_t size, uint32_t threads, bool devdax,
-			    const PMemAllocatorConfig &c, const char *needle)
+			    const PMemAllocatorConfig &c, const char *needle,
+			    int want_errno = EINVAL)
 {
 	STEP("rejected: %s", what);
 	int before = count_entries(dir);
@@ -44,7 +46,7 @@ static void expect_rejected(const std::string &dir, const char *what, const std:
 				   c.segment_size};
 	errno = 0;
 	CHECK(pmemallocator_new(path.c_str(), size, threads, devdax, &cc) == nullptr);
-	CHECK_EQ(errno, EINVAL);
+	CHECK_EQ(errno, want_errno);
 	CHECK_EQ(count_entries(dir), before);
 }
 
@@ -80,6 +82,8 @@ int main()
 	expect_rejected(dir, "pool smaller than a segment", path, (1 << 20) - 1, 4, false, ok,
 			"smaller than one segment");
 	expect_rejected(dir, "no threads", path, size, 0, false, ok, "max_access_threads");
+	expect_rejected(dir, "absurd thread count", path, size, 0xffffffffu, false, ok,
+			"max_access_threads");
 	for (float t : {0.0f, -1.0f, __builtin_nanf("")}) {
 		c = ok;
 		c.bg_thread_interval = t;
@@ -87,12 +91,12 @@ int main()
 				"bg_thread_interval");
 	}
 	expect_rejected(dir, "missing directory", dir + "/no/such/dir/pool", size, 4, false, ok,
-			"No such file or directory");
+			"No such file or directory", ENOENT);
 	expect_rejected(dir, "a directory as the pool", dir, size, 4, false, ok,
 			"not a regular file");
 	expect_rejected(dir, "empty path", "", size, 4, false, ok, "empty");
 	expect_rejected(dir, "devdax path that does not exist", dir + "/dax0.0", size, 4, true,
-			ok, "No such file");
+			ok, "No such file", ENOENT);
 
 	STEP("a regular file as a devdax path is rejected and left untouched");
 	std::string file = dir + "/regular";
