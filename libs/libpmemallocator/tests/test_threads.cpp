@@ -205,6 +205,76 @@ static void small_pool_many_threads(const std::string &dir)
 	unlink(path.c_str());
 }
 
+static void churn_small_pool(const std::string &dir)
+{
+	STEP("4 threads fill a small pool to the brim, check, pass half to a neighbour, repeat");
+	std::string path = dir + "/churn.pool";
+	PMemAllocator *a = PMemAllocator::NewPMemAllocator(path, 24ULL << 20, 4, false,
+							   make_config(32, 8192, 1 << 20, 0.01f));
+	REQUIRE(a != nullptr);
+	const int T = 4, rounds = 6;
+	std::mutex m;
+	std::vector<std::vector<Block>> inbox(T);
+	std::atomic<uint64_t> bad{0}, total{0};
+	std::atomic<int> at_barrier{0};
+	auto barrier = [&](int n) {
+		at_barrier++;
+		while (at_barrier.load() < n)
+			std::this_thread::yield();
+	};
+	std::vector<std::thread> ts;
+	for (int t = 0; t < T; t++)
+		ts.emplace_back([&, t] {
+			uint64_t r = 99 + t;
+			for (int round = 0; round < rounds; round++) {
+				std::vector<Block> mine;
+				for (;;) {
+					r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+					uint64_t sz = 1 + (r >> 33) % 8192;
+					char *p = static_cast<char *>(a->Allocate(sz));
+					if (!p)
+						break;
+					uint64_t seed = ((uint64_t)t << 48) | ((uint64_t)round << 40) | mine.size();
+					fill(p, sz, seed);
+					mine.push_back({p, sz, seed});
+				}
+				total += mine.size();
+				barrier((round * 2 + 1) * T); // everybody is full
+				std::vector<Block> give;
+				for (size_t i = 0; i < mine.size(); i++) {
+					bad += !intact(mine[i].p, mine[i].size, mine[i].seed);
+					if (i % 2)
+						give.push_back(mine[i]);
+					else
+						a->Free(mine[i].p);
+				}
+				{
+					std::lock_guard<std::mutex> g(m);
+					inbox[(t + 1) % T] = give;
+				}
+				barrier((round * 2 + 2) * T); // everybody has passed blocks on
+				std::vector<Block> got;
+				{
+					std::lock_guard<std::mutex> g(m);
+					got.swap(inbox[t]);
+				}
+				for (auto &b : got) {
+					bad += !intact(b.p, b.size, b.seed);
+					a->Free(b.p);
+				}
+			}
+		});
+	for (auto &th : ts)
+		th.join();
+	CHECK_EQ(bad.load(), 0);
+	// each round filled most of the pool: 24 MiB in blocks of 4 KiB on average
+	CHECK(total.load() > (uint64_t)rounds * 4000);
+	pmemallocator_stats s = a->Stats();
+	CHECK_EQ(s.threads, 0);
+	delete a;
+	unlink(path.c_str());
+}
+
 static void background_joined(const std::string &dir)
 {
 	STEP("the background thread runs while the allocator lives and is joined by delete");
@@ -228,6 +298,7 @@ int main()
 	concurrent_patterns(dir);
 	thread_limit(dir);
 	small_pool_many_threads(dir);
+	churn_small_pool(dir);
 	background_joined(dir);
 	return finish();
 }
