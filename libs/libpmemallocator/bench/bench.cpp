@@ -144,12 +144,18 @@ static int space(const std::string &dir)
 	f0.join();
 	f1.join();
 	uint64_t first = blocks[0].size() + blocks[1].size();
+	// The freeing thread stays alive (keeping its small cache) until the refill is done.
+	std::atomic<bool> freed{false}, done{false};
 	std::thread freer([&] {
 		for (auto &v : blocks)
 			for (void *p : v)
 				a->Free(p);
+		freed = true;
+		while (!done.load())
+			std::this_thread::sleep_for(std::chrono::milliseconds(2));
 	});
-	freer.join();
+	while (!freed.load())
+		std::this_thread::sleep_for(std::chrono::milliseconds(1));
 	auto t0 = std::chrono::steady_clock::now();
 	std::this_thread::sleep_for(std::chrono::milliseconds(1000)); // 2 intervals
 	pmemallocator_stats s = a->Stats();
@@ -157,6 +163,8 @@ static int space(const std::string &dir)
 	std::thread refill(fill, std::ref(again));
 	refill.join();
 	double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+	done = true;
+	freer.join();
 	std::printf("fill %.2f%% of the pool (%llu x 256 B)\n", 100.0 * first * 256 / pool,
 		    (unsigned long long)first);
 	std::printf("refill %.2f%% of the first fill, %.2f s after the frees (2 intervals + refill)\n",
