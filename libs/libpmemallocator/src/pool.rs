@@ -309,7 +309,7 @@ impl Inner {
         os::check_path(path, devdax)?;
         let unit = c.allocation_unit as u64;
         // Units that fit with two bitmaps of one bit per unit in front of them.
-        let mut units = (size * 8) / (8 * unit + 2);
+        let mut units = ((size as u128 * 8) / (8 * unit as u128 + 2)) as u64;
         let layout = |units: u64| {
             // One spare zero word at the end, so `Free` may always read two words.
             let map_bytes = (units.div_ceil(64) + 1) * 8;
@@ -341,7 +341,9 @@ impl Inner {
                 format!("pmem_size {size} leaves no room for data"),
             ));
         }
-        if !m.zeroed {
+        let file = os::open_pool_file(&path, devdax);
+        // A file that existed (or a device) has old bytes where the maps go.
+        if !m.zeroed && !file.as_ref().is_some_and(|f| os::punch_zero(f, 0, meta)) {
             // SAFETY: the first `meta` bytes of the mapping (meta < size <= m.len) hold the
             // two maps; nobody else uses the fresh mapping yet.
             unsafe { std::ptr::write_bytes(m.addr, 0, meta as usize) };
@@ -396,7 +398,7 @@ impl Inner {
             },
             pending: AtomicU64::new(NIL),
             pending_units: AtomicU64::new(0),
-            file: os::open_pool_file(&path, devdax),
+            file,
             shared: Mutex::new(Shared {
                 heads: vec![NIL; nclasses],
                 large: Vec::new(),
@@ -822,7 +824,9 @@ impl Inner {
     fn spill(&self, cache: &mut Cache) {
         let mut head = NIL;
         let mut tail = NIL;
+        let mut units = cache.cached;
         for k in 0..cache.stash_len.len() {
+            units += cache.stash_len[k] as u64 * self.classes.size(k);
             for i in 0..cache.stash_len[k] as usize {
                 let u = cache.stash[k][i];
                 self.set_link(u, head);
@@ -847,7 +851,7 @@ impl Inner {
             cache.tails[k] = NIL;
         }
         if head != NIL {
-            self.push_pending(head, tail, cache.cached);
+            self.push_pending(head, tail, units);
         }
         cache.cached = 0;
     }

@@ -220,6 +220,20 @@ static void existing_file(const std::string &dir)
 	for (uint64_t i = 0; i < n; i++)
 		bad += !intact(v[i], 1024, i);
 	CHECK_EQ(bad, 0);
+	// Sizes come from the block maps: old bytes there would show up now.
+	for (void *p : v)
+		a->Free(p);
+	a->Release();
+	CHECK(a->Stats().pending_free >= n * 1024);
+	std::vector<void *> w;
+	for (void *p; (p = a->Allocate(3000)) != nullptr;) {
+		fill(p, 3000, w.size());
+		w.push_back(p);
+	}
+	CHECK((double)w.size() * 3000 >= 0.85 * size);
+	for (uint64_t i = 0; i < w.size(); i++)
+		bad += !intact(w[i], 3000, i);
+	CHECK_EQ(bad, 0);
 	delete a;
 	unlink(path.c_str());
 }
