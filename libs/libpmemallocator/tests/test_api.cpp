@@ -54,6 +54,18 @@ static void basics(const std::string &dir)
 	a->Free(nullptr);
 	int local;
 	a->Free(&local); // not ours: ignored
+	STEP("interior and misaligned pointers are ignored, the block stays intact");
+	char *blk = static_cast<char *>(a->Allocate(256));
+	REQUIRE(blk != nullptr);
+	fill(blk, 256, 5);
+	a->Free(blk + 64);  // unit aligned but inside the block
+	a->Free(blk + 1);   // not unit aligned
+	a->Free(blk + (size << 1)); // beyond the pool
+	char *next = static_cast<char *>(a->Allocate(64));
+	CHECK(next != nullptr && (next >= blk + 256 || next + 64 <= blk));
+	CHECK(intact(blk, 256, 5));
+	a->Free(next);
+	a->Free(blk);
 	for (uint64_t sz : {1ULL, 7ULL, 8ULL, 63ULL, 64ULL, 65ULL, 100ULL, 1000ULL, 4095ULL}) {
 		void *p = a->Allocate(sz);
 		CHECK(p != nullptr);
