@@ -59,7 +59,7 @@ lint:
 	$(CARGO) clippy --release --workspace --all-targets -- -D warnings
 
 test-rust:
-	$(CARGO) test --release --workspace
+	$(CARGO) test --release --workspace $(if $(T),-- $(subst *,,$(T)))
 
 test-c: lib stage
 	bash tests/run_c_tests.sh $(STAGE)

@@ -62,7 +62,7 @@ static GIB_SLOT: [AtomicU16; OWNER_LEN] = [const { AtomicU16::new(0) }; OWNER_LE
 static FIXED: [AtomicU16; MAX_FIXED] = [const { AtomicU16::new(0) }; MAX_FIXED];
 /// Entries of FIXED ever used: searches stop there.
 static FIXED_USED: AtomicUsize = AtomicUsize::new(0);
-static TABLE_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static TABLE_LOCK: crate::sys::lock::Mutex<()> = crate::sys::lock::Mutex::new(());
 
 impl Chunk {
     #[inline]

@@ -67,25 +67,25 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub fn message(code: c_int) -> String {
     match code_text(code) {
         Some(text) => format!("<memkind> {text}"),
-        None => format!("<memkind> undefined error number: {code}"),
+        None => format!("<memkind> Undefined error number: {code}"),
     }
 }
 
 fn code_text(code: c_int) -> Option<&'static str> {
     let text = match code {
-        MEMKIND_SUCCESS => "operation succeeded",
-        MEMKIND_ERROR_UNAVAILABLE => "the requested memory kind is not available on this machine",
-        MEMKIND_ERROR_MBIND => "binding memory to NUMA nodes (mbind) failed",
-        MEMKIND_ERROR_MMAP => "mapping memory (mmap) failed",
-        MEMKIND_ERROR_MALLOC => "out of memory",
-        MEMKIND_ERROR_ENVIRON => "an environment variable could not be parsed",
-        MEMKIND_ERROR_INVALID => "invalid argument",
-        MEMKIND_ERROR_TOOMANY => "too many kinds: MEMKIND_MAX_KIND kinds already exist",
-        MEMKIND_ERROR_BADOPS => "invalid operations table for a kind",
-        MEMKIND_ERROR_HUGETLB => "huge pages could not be allocated",
-        MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE => "the requested memory type is not available",
-        MEMKIND_ERROR_OPERATION_FAILED => "the operation failed",
-        MEMKIND_ERROR_ARENAS_CREATE => "creating an allocator arena failed",
+        // Programs match on these words (memkind's key terms), so they are kept.
+        MEMKIND_ERROR_UNAVAILABLE => "Requested memory kind is not available on this machine",
+        MEMKIND_ERROR_MBIND => "Call to mbind() failed while binding memory to NUMA nodes",
+        MEMKIND_ERROR_MMAP => "Call to mmap() failed while mapping memory",
+        MEMKIND_ERROR_MALLOC => "Call to malloc() failed: out of memory",
+        MEMKIND_ERROR_ENVIRON => "Error parsing environment variable (MEMKIND_*)",
+        MEMKIND_ERROR_INVALID => "Invalid input arguments to memkind routine",
+        MEMKIND_ERROR_TOOMANY => "Attempted to create more than the maximum (512) number of kinds",
+        MEMKIND_ERROR_BADOPS => "memkind_ops structure is invalid (missing or wrong functions)",
+        MEMKIND_ERROR_HUGETLB => "unable to allocate huge pages",
+        MEMKIND_ERROR_MEMTYPE_NOT_AVAILABLE => "Requested memory type is not available",
+        MEMKIND_ERROR_OPERATION_FAILED => "Operation failed",
+        MEMKIND_ERROR_ARENAS_CREATE => "Call to jemalloc's arenas.create() failed",
         MEMKIND_ERROR_RUNTIME => "unspecified run-time error",
         _ => return None,
     };

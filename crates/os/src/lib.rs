@@ -2,6 +2,8 @@
 //! opens the backing files. Every function returns `Err(errno)` on failure and leaves no
 //! partial state behind (a failed reservation is unmapped, a failed open closes its fd).
 
+pub mod lock;
+
 use std::ffi::CStr;
 use std::os::raw::c_int;
 use std::os::unix::ffi::OsStrExt;
@@ -636,4 +638,33 @@ pub fn fd_disk_bytes(fd: c_int) -> SysResult<u64> {
         return Err(errno());
     }
     Ok(st.st_blocks as u64 * 512)
+}
+
+/// Sleeps while `*word == expected`; returns on a wake-up, a signal or a changed value
+/// (callers re-check, spurious returns are allowed).
+pub fn futex_wait(word: &std::sync::atomic::AtomicU32, expected: u32) {
+    // SAFETY: word is a live, aligned u32 for the whole call; a NULL timeout waits without
+    // limit; private futexes suffice, the word is never shared between processes.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+            expected,
+            std::ptr::null::<libc::timespec>(),
+        )
+    };
+}
+
+/// Wakes one thread sleeping in [`futex_wait`] on `word`.
+pub fn futex_wake_one(word: &std::sync::atomic::AtomicU32) {
+    // SAFETY: word is a live, aligned u32; FUTEX_WAKE only reads its address.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            word.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            1,
+        )
+    };
 }

@@ -253,11 +253,12 @@ impl Policy {
         for i in 0..self.n - 1 {
             let lo = allocated(i).max(0) as f64;
             let hi = allocated(i + 1).max(0) as f64;
-            if lo == 0.0 {
+            if lo == 0.0 && hi == 0.0 {
                 continue;
             }
             let expected = self.ratio[i + 1] / self.ratio[i];
-            let actual = hi / lo;
+            // An empty lower tier is the farthest from its share: the threshold must rise.
+            let actual = if lo == 0.0 { f64::INFINITY } else { hi / lo };
             if (actual - expected).abs() < f64::from(self.tuning.trigger) {
                 continue;
             }
@@ -323,6 +324,28 @@ mod tests {
         assert!((1..=4096).contains(&v));
         let r = bytes[1] as f64 / bytes[0] as f64;
         assert!((0.5..2.0).contains(&r), "ratio {r}, bytes {bytes:?}");
+    }
+
+    #[test]
+    fn dynamic_threshold_fills_an_empty_lower_tier() {
+        // Ratio 3:1 with 1 KiB blocks, every tier empty at the start: at the default
+        // threshold (1024) each block goes to the upper tier, so the lower one is empty and
+        // the threshold must rise until the shares hold (memkind: within 0.11).
+        let p = Policy::new(
+            PolicyKind::DynamicThreshold,
+            &[3, 1],
+            &[ThresholdCfg::default_for(0)],
+            Tuning::default(),
+        )
+        .unwrap();
+        let mut bytes = [0isize; 2];
+        for _ in 0..20_000 {
+            let t = p.choose(1024, |i| bytes[i]);
+            bytes[t] += 1024;
+        }
+        assert!(bytes[0] > 0, "lower tier stayed empty: {bytes:?}");
+        let r = bytes[1] as f64 / bytes[0] as f64;
+        assert!((r - 1.0 / 3.0).abs() < 0.11, "ratio {r}, bytes {bytes:?}");
     }
 
     #[test]

@@ -651,6 +651,12 @@ pub unsafe extern "C" fn memkind_posix_memalign(
         if super::bad_alignment(memptr, alignment) {
             return libc::EINVAL;
         }
+        if size == 0 {
+            // As memkind: 0 and NULL for no bytes, whatever the kind.
+            // SAFETY: memptr is a non-NULL out-pointer.
+            unsafe { *memptr = std::ptr::null_mut() };
+            return 0;
+        }
         match kind::usable(kind as *const c_void).and_then(|s| kind::aligned(s, alignment, size)) {
             Ok(p) => {
                 // SAFETY: memptr is a non-NULL out-pointer.

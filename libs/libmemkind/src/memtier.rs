@@ -303,7 +303,9 @@ pub unsafe extern "C" fn memtier_ctl_set(
             "trigger" | "degree" => {
                 // SAFETY: these parameters are documented as floats.
                 let v = unsafe { *(val as *const f32) };
-                if !v.is_finite() || v < 0.0 {
+                // As memkind: a negative value is taken here and refused when the
+                // memory is built.
+                if !v.is_finite() {
                     return -1;
                 }
                 if param == "trigger" {

@@ -53,7 +53,7 @@ LD_LIBRARY_PATH=$WORK/ours "$WORK/space" "$POOL" report >"$WORK/ours.space"
 [ -n "$UP_LIB" ] && LD_LIBRARY_PATH=$UP_LIB "$WORK/space" "$POOL" report >"$WORK/up.space"
 
 # Upstream 0.8.1 medians recorded here on 2026-12-01 (7 rounds, 2 shared cores, tmpfs), used
-# when its source is absent: name, wall-clock ops/s, ops per CPU-second. See README-section.md.
+# when its source is absent: name, wall-clock ops/s, ops per CPU-second. See libs/libvmemcache/README.md.
 cat >"$WORK/recorded" <<'REC'
 hit-1t 963520 1457876
 hit-2t 912760 2763276

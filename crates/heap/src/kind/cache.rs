@@ -27,7 +27,7 @@ struct Entry {
     thread: u32,
 }
 
-static REGISTRY: spin::Mutex<Vec<Entry>> = spin::Mutex::new(Vec::new());
+static REGISTRY: crate::sys::lock::Mutex<Vec<Entry>> = crate::sys::lock::Mutex::new(Vec::new());
 
 /// In a forked child: the registry lock may have been held by a thread that is gone.
 pub(crate) fn after_fork_in_child() {

@@ -29,8 +29,8 @@ pub static SLOTS: [Slot; MAX_KINDS] = {
 };
 
 /// Directory of each created kind, for the copy a forked child gets (see `fork.rs`).
-pub(crate) static DIRS: [spin::Mutex<Option<std::ffi::CString>>; MAX_KINDS] =
-    [const { spin::Mutex::new(None) }; MAX_KINDS];
+pub(crate) static DIRS: [crate::sys::lock::Mutex<Option<std::ffi::CString>>; MAX_KINDS] =
+    [const { crate::sys::lock::Mutex::new(None) }; MAX_KINDS];
 
 /// Where the search for a free slot starts: rotating it keeps a destroyed kind's handle
 /// from naming a new kind for as long as possible.

@@ -24,10 +24,17 @@ pub fn create(addr: usize, size: usize) -> Result<&'static Slot> {
     let end = addr.checked_add(size).ok_or(Error::Invalid)?;
     let base = addr.checked_next_multiple_of(page).ok_or(Error::Invalid)?;
     let top = end & !(page - 1);
-    if addr == 0 || top <= base {
+    if addr == 0 || size == 0 {
         return Err(Error::Invalid);
     }
     let slot = file::take_slot(&CURSOR).ok_or(Error::TooMany)?;
+    if top <= base {
+        // No whole page: memkind takes it as a kind of that capacity where nothing fits.
+        // It gets no arenas and no chunk; allocations fail with ENOMEM.
+        slot.fixed_size.store(size, Ordering::Relaxed);
+        slot.state.store(STATE_LIVE, Ordering::Release);
+        return Ok(slot);
+    }
     let idx = match chunk::register_fixed(base, top - base, slot.id) {
         Ok(idx) => idx,
         Err(e) => {

@@ -58,7 +58,7 @@ pub struct Slot {
     pub committed: AtomicUsize,
     /// Size given to `memkind_create_fixed`; 0 for every other kind.
     pub fixed_size: AtomicUsize,
-    pub space: spin::Mutex<Space>,
+    pub space: crate::sys::lock::Mutex<Space>,
 }
 
 impl Slot {
@@ -75,7 +75,7 @@ impl Slot {
             max_bytes: AtomicUsize::new(0),
             committed: AtomicUsize::new(0),
             fixed_size: AtomicUsize::new(0),
-            space: spin::Mutex::new(Space::new()),
+            space: crate::sys::lock::Mutex::new(Space::new()),
         }
     }
 
@@ -420,6 +420,10 @@ fn record(c_slot: &Slot, p: *mut c_void) -> *mut c_void {
 /// Allocates with retry: a file-backed kind at its limit first gives its cached pages back.
 #[inline]
 fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
+    if slot.narenas.load(Ordering::Relaxed) == 0 {
+        // A kind without arenas (a fixed kind smaller than a page) holds nothing.
+        return Err(Error::NoMem);
+    }
     let p = slot.raw_alloc(size, extra);
     if !p.is_null() {
         return Ok(record(slot, p));
@@ -621,9 +625,11 @@ pub fn capacity(slot: &Slot) -> Option<u64> {
 /// (`arena::refresh_stats`); 0 for a kind without arenas (a static kind not started).
 pub fn stat(slot: &Slot, stat: arena::Stat) -> Option<usize> {
     let n = slot.narenas.load(Ordering::Acquire) as usize;
-    slot.arenas[..n].iter().try_fold(0usize, |sum, a| {
-        Some(sum + arena::arena_stat(a.load(Ordering::Relaxed), stat)?)
-    })
+    // An arena made after the last refresh has no cached figures yet: it counts 0, as
+    // memkind answers for a kind first used after memkind_update_cached_stats.
+    Some(slot.arenas[..n].iter().fold(0usize, |sum, a| {
+        sum + arena::arena_stat(a.load(Ordering::Relaxed), stat).unwrap_or(0)
+    }))
 }
 
 /// Whether moving a block out of its slab helps: the slab is not the one new blocks are

@@ -36,7 +36,7 @@ pub static SLOTS: [Slot; NUM_STATIC] = {
     s
 };
 
-static INIT_LOCK: spin::Mutex<()> = spin::Mutex::new(());
+static INIT_LOCK: crate::sys::lock::Mutex<()> = crate::sys::lock::Mutex::new(());
 
 #[inline]
 pub fn is_static(slot: &Slot) -> bool {
