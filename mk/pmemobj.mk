@@ -13,33 +13,32 @@ PMEMOBJ_DIR := libs/libpmemobj
 PMEMOBJ_SO := $(BUILD)/libpmemobj.so.1
 PMEMOBJ_A := $(BUILD)/libpmemobj.a
 PMEMOBJ_RUST_A := $(CARGO_TARGET)/libpmemobj.a
-PMEMOBJ_TLS_O := $(BUILD)/pmemobj-tls.o
 PMEMOBJ_STAGE := $(abspath $(BUILD)/pmemobj-stage)
 PMEMOBJ_SYSTEM_LIB ?= /usr/lib/x86_64-linux-gnu/libpmemobj.so.1
 PMEMOBJ_HEADERS := base.h types.h pool_base.h pool.h atomic_base.h atomic.h iterator_base.h iterator.h
 
-.PHONY: pmemobj-lib pmemobj-install pmemobj-test pmemobj-bench pmemobj-rust
+.PHONY: pmemobj-lib pmemobj-install pmemobj-test pmemobj-bench pmemobj-rust pmemobj-force
 
 pmemobj-lib: $(PMEMOBJ_SO) $(PMEMOBJ_A)
 
-pmemobj-rust:
+pmemobj-rust: $(PMEMOBJ_RUST_A)
+
+# cargo decides itself whether anything changed
+$(PMEMOBJ_RUST_A): pmemobj-force
 	$(CARGO) build --release -p libpmemobj
 
-$(PMEMOBJ_RUST_A): pmemobj-rust
+pmemobj-force:
 
-$(PMEMOBJ_TLS_O): $(PMEMOBJ_DIR)/c/tls.c
+$(PMEMOBJ_SO): $(PMEMOBJ_RUST_A) $(PMEMOBJ_DIR)/libpmemobj.map
 	@mkdir -p $(BUILD)
-	$(PMEMOBJ_CC) -O2 -fPIC -c -o $@ $<
-
-$(PMEMOBJ_SO): $(PMEMOBJ_RUST_A) $(PMEMOBJ_TLS_O) $(PMEMOBJ_DIR)/libpmemobj.map
-	$(PMEMOBJ_CC) -shared -o $@ $(PMEMOBJ_TLS_O) \
+	$(PMEMOBJ_CC) -shared -o $@ \
 		-Wl,--whole-archive $(PMEMOBJ_RUST_A) -Wl,--no-whole-archive \
 		-Wl,--version-script=$(PMEMOBJ_DIR)/libpmemobj.map -Wl,-soname,libpmemobj.so.1 \
 		-Wl,-z,now -s -lpthread -ldl -lm
 
-$(PMEMOBJ_A): $(PMEMOBJ_RUST_A) $(PMEMOBJ_TLS_O)
+$(PMEMOBJ_A): $(PMEMOBJ_RUST_A)
+	@mkdir -p $(BUILD)
 	cp $(PMEMOBJ_RUST_A) $@
-	ar rs $@ $(PMEMOBJ_TLS_O)
 
 pmemobj-install: $(PMEMOBJ_SO) $(PMEMOBJ_A)
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCDIR)/libpmemobj

@@ -524,7 +524,18 @@ fn next_in_run(m: &Mem, base: u64, h: u64, after: u64) -> Option<u64> {
     }
     let b = run_bitmap(hdr_size_idx(h), flags, bsize);
     let data = base + RUN_HDR + b.size;
-    let mut idx: u64 = if after >= data { (after - data) / bsize + 1 } else { 0 };
+    let units_at = |start: u64| {
+        (m.read(start) & ((1 << ALLOC_HDR_FLAGS_SHIFT) - 1))
+            .div_ceil(bsize)
+            .clamp(1, 64)
+    };
+    let mut idx: u64 = if after >= data {
+        // continue past every unit of the object `after` starts
+        let i = (after - data) / bsize;
+        i + units_at(data + i * bsize)
+    } else {
+        0
+    };
     while idx < b.nbits as u64 {
         let w = m.read(base + RUN_HDR + (idx / 64) * 8);
         let rest = w >> (idx % 64);
@@ -538,11 +549,10 @@ fn next_in_run(m: &Mem, base: u64, h: u64, after: u64) -> Option<u64> {
         }
         let start = data + idx * bsize;
         let hv = m.read(start);
-        let units = (hv & ((1 << ALLOC_HDR_FLAGS_SHIFT) - 1)).div_ceil(bsize).clamp(1, 64);
         if (hv >> ALLOC_HDR_FLAGS_SHIFT) & HDR_FLAG_INTERNAL == 0 {
             return Some(start + ALLOC_HDR);
         }
-        idx += units;
+        idx += units_at(start);
     }
     None
 }

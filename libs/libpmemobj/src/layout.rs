@@ -304,8 +304,12 @@ mod tests {
     #[test]
     fn classes_include_the_ones_pmdk_makes() {
         let cl = default_classes();
-        for unit in [128u64, 320, 832, 4160] {
-            assert!(cl.iter().any(|c| c.unit == unit), "no class of {unit}");
+        // (unit, chunks) of runs PMDK 1.12 made in a pool it created
+        for (unit, size_idx) in [(128u64, 1u32), (320, 1), (832, 1), (51776, 16), (135296, 16)] {
+            assert!(
+                cl.iter().any(|c| c.unit == unit && c.size_idx == size_idx),
+                "no class of {unit} x {size_idx}"
+            );
         }
         // the last bitmap word must have spare bits (else the run init marks 64 blocks used)
         for c in &cl {

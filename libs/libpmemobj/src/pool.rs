@@ -92,7 +92,7 @@ pub struct Pool {
     lanes: Vec<AtomicBool>,
     root_lock: Mutex<()>,
     pub user_data: AtomicPtr<libc::c_void>,
-    fd: Option<os::Fd>,
+    fd: Mutex<Option<os::Fd>>,
     mapped: bool,
 }
 
@@ -164,6 +164,8 @@ pub fn close(base: *const u8) -> bool {
         // SAFETY: the pool is out of the registry; programs must not use a closed pool.
         unsafe { os::unmap(p.mem.base, p.mem.len) };
     }
+    // the lock goes with the descriptor, even while stale per-thread caches hold `p`
+    p.fd.lock().unwrap().take();
     drop(p);
     true
 }
@@ -570,7 +572,7 @@ impl Pool {
             root_lock: Mutex::new(()),
             user_data: AtomicPtr::new(std::ptr::null_mut()),
             mem,
-            fd,
+            fd: Mutex::new(fd),
             mapped,
         }
     }
@@ -590,9 +592,6 @@ impl Pool {
         Pool::boot(mem, None)
     }
 
-    pub fn fd_held(&self) -> bool {
-        self.fd.is_some()
-    }
 
     fn lane(&self) -> LaneGuard<'_> {
         let n = self.lanes.len();
