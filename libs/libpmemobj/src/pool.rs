@@ -684,7 +684,7 @@ impl Pool {
             set_err(format_args!("constructor failed"));
             return Err(Error(libc::ECANCELED));
         }
-        self.mem.drain();
+        // no fence here: the commit fences before any entry is applied
         Ok(b)
     }
 

@@ -36,7 +36,9 @@ pub fn redo(m: &Mem, log: u64, cap: u64, entries: &[Entry]) {
         return;
     }
     if entries.len() == 1 {
-        // a single aligned 8-byte store is atomic already
+        // a single aligned 8-byte store is atomic already; the fence first makes the
+        // object's earlier flushes durable before it is published
+        m.drain();
         apply(m, &entries[0]);
         m.drain();
         return;

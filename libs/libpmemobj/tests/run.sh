@@ -53,14 +53,14 @@ build api "$here/t_api.c" && {
 	PMEM_IS_PMEM_FORCE=1 run api-forced-pmem "$bin/api" "$shm/api2.pool"
 }
 build bad "$here/t_bad.c" && {
-	mkdir -p "$work/bad"
+	mkdir -p "$shm/bad"
 	# a tiny tmpfs makes a real full file system, where we may mount one
 	if [ "$(id -u)" = 0 ] && mkdir -p "$work/full" &&
 		mount -t tmpfs -o size=4m tmpfs "$work/full" 2>/dev/null; then
 		full=$work/full
-		run bad-input "$bin/bad" "$work/bad" "$full"
+		run bad-input "$bin/bad" "$shm/bad" "$full"
 	else
-		run bad-input "$bin/bad" "$work/bad"
+		run bad-input "$bin/bad" "$shm/bad"
 		skip full-filesystem "cannot mount a small tmpfs here"
 	fi
 }
