@@ -10,11 +10,17 @@ pub trait Hook: Send + Sync {
     fn drain(&self);
 }
 
+thread_local! {
+    /// The range this thread flushed and has not drained yet: (mapping, start, end).
+    static PENDING: std::cell::Cell<(usize, usize, usize)> = const { std::cell::Cell::new((0, 0, 0)) };
+}
+
 pub enum Media {
     /// Cache-line write-back plus store fence.
     Pmem,
-    /// Page write-back with msync; no fence needed.
-    Msync,
+    /// Page write-back with msync, for the mapping starting at this address: flushes
+    /// only collect the range, the drain writes it back with one msync call.
+    Msync(usize),
     Hook(Arc<dyn Hook>),
 }
 
@@ -28,9 +34,18 @@ impl Media {
         match self {
             // SAFETY: forwarded caller guarantee (mapped range).
             Media::Pmem => unsafe { persist::flush::flush(addr, len) },
-            Media::Msync => {
-                let _ = crate::os::msync(addr, len);
-            }
+            Media::Msync(base) => PENDING.with(|p| {
+                let (b, lo, hi) = p.get();
+                let (a, e) = (addr as usize, addr as usize + len);
+                if b == *base && lo < hi {
+                    p.set((b, lo.min(a), hi.max(e)));
+                } else {
+                    if lo < hi {
+                        let _ = crate::os::msync(lo as *const u8, hi - lo);
+                    }
+                    p.set((*base, a, e));
+                }
+            }),
             Media::Hook(h) => h.flush(addr, len),
         }
     }
@@ -40,7 +55,13 @@ impl Media {
     pub fn drain(&self) {
         match self {
             Media::Pmem => persist::flush::drain(),
-            Media::Msync => {}
+            Media::Msync(_) => PENDING.with(|p| {
+                let (b, lo, hi) = p.get();
+                if lo < hi {
+                    let _ = crate::os::msync(lo as *const u8, hi - lo);
+                    p.set((b, 0, 0));
+                }
+            }),
             Media::Hook(h) => h.drain(),
         }
     }

@@ -14,7 +14,7 @@ pub struct Entry {
     pub val: u64,
 }
 
-/// Applies one entry to memory and starts its write-back (no fence).
+/// Applies one entry to memory (no flush, no fence).
 fn apply(m: &Mem, e: &Entry) {
     // bitmap words are shared by threads: read-modify-write must be atomic
     match e.op {
@@ -26,47 +26,84 @@ fn apply(m: &Mem, e: &Entry) {
         }
         _ => m.write(e.off, e.val),
     }
-    m.flush(e.off, 8);
 }
 
-/// Makes `entries` happen atomically with respect to crashes, using the redo log at
-/// `log` (an offset of a ulog header). The log must be owned by the caller (its lane).
-pub fn redo(m: &Mem, log: u64, cap: u64, entries: &[Entry]) {
+/// Flushes the lines of the entries' targets, each line once.
+fn flush_targets(m: &Mem, entries: &[Entry]) {
+    let mut done = [u64::MAX; 8];
+    for (i, e) in entries.iter().enumerate() {
+        let line = e.off / 64;
+        if done.contains(&line) {
+            continue;
+        }
+        if i < done.len() {
+            done[i] = line;
+        }
+        m.flush(e.off, 8);
+    }
+}
+
+/// A 16-byte object header the commit writes through the log (a buffer-copy entry), so
+/// it needs no fence of its own before the log.
+pub struct HeaderCopy {
+    pub off: u64,
+    pub bytes: [u8; 16],
+}
+
+/// Makes `entries` (and the optional header copy) happen atomically with respect to
+/// crashes, using the redo log at `log`, owned by the caller (its lane). Everything the
+/// caller flushed before is durable before any entry takes effect.
+pub fn redo(m: &Mem, log: u64, cap: u64, hdr: Option<&HeaderCopy>, entries: &[Entry]) {
     if entries.is_empty() {
         return;
     }
     if entries.len() == 1 {
         // a single aligned 8-byte store is atomic already; the fence first makes the
-        // object's earlier flushes durable before it is published
+        // object's header (and earlier flushes) durable before it is published
+        if let Some(h) = hdr {
+            m.flush(h.off, 16);
+        }
         m.drain();
         apply(m, &entries[0]);
+        m.flush(entries[0].off, 8);
         m.drain();
         return;
     }
-    let nbytes = entries.len() as u64 * 16;
+    let hbytes = if hdr.is_some() { 64 } else { 0 };
+    let nbytes = hbytes + entries.len() as u64 * 16;
     assert!(nbytes + 8 <= cap, "redo log too small");
-    let data = log + ULOG_HDR;
+    let gen = m.read(log + 24);
     let mut buf = [0u8; 64 + 640];
+    if let Some(h) = hdr {
+        let e = &mut buf[64..128];
+        e[0..8].copy_from_slice(&(h.off | ULOG_OP_BUF_CPY).to_le_bytes());
+        e[16..24].copy_from_slice(&16u64.to_le_bytes());
+        e[24..40].copy_from_slice(&h.bytes);
+        let c = checksum_seq(&gen.to_le_bytes(), checksum(e, 8, usize::MAX));
+        e[8..16].copy_from_slice(&c.to_le_bytes());
+    }
     for (i, e) in entries.iter().enumerate() {
-        let o = 64 + i * 16;
+        let o = 64 + hbytes as usize + i * 16;
         buf[o..o + 8].copy_from_slice(&(e.off | e.op).to_le_bytes());
         buf[o + 8..o + 16].copy_from_slice(&e.val.to_le_bytes());
     }
     // the stored data ends with a zero offset so stale entries behind it are ignored
-    let stored = (nbytes + 8).div_ceil(64) * 64;
-    let stored = stored.min(cap);
-    let gen = m.read(log + 24);
+    let stored = ((nbytes + 8).div_ceil(64) * 64).min(cap);
     buf[16..24].copy_from_slice(&stored.to_le_bytes()); // capacity
     buf[24..32].copy_from_slice(&gen.to_le_bytes());
     let csum = checksum(&buf[..(64 + nbytes) as usize], 0, usize::MAX);
     buf[0..8].copy_from_slice(&csum.to_le_bytes());
-    m.copy_in(data, &buf[64..(64 + stored) as usize]);
-    m.copy_in(log, &buf[..64]);
+    m.copy_in(log, &buf[..(64 + stored) as usize]);
     m.flush(log, (64 + stored) as usize);
     m.drain();
+    if let Some(h) = hdr {
+        m.copy_in(h.off, &h.bytes);
+        m.flush(h.off, 16);
+    }
     for e in entries {
         apply(m, e);
     }
+    flush_targets(m, entries);
     m.drain();
     clobber(m, log);
 }
@@ -150,6 +187,7 @@ pub fn recover_redo(m: &Mem, log: u64, limit: u64) -> bool {
                 op => {
                     if target_ok(m, off, 8) && off % 8 == 0 {
                         apply(m, &Entry { off, op, val: m.read(at + 8) });
+                        m.flush(off, 8);
                     }
                 }
             }
