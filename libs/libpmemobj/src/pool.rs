@@ -1,1139 +1,893 @@
-//! The allocator proper: pool layout, per-thread caches, the shared free space and the
-//! background merge.
-//!
-//! Pool layout (offsets from the start of the file):
-//! `[start map | free map | padding to the unit | data units ...]`.
-//! The start map has one bit per data unit, set where a block begins (allocated, cached,
-//! shared or still unused alike), so a block's size is the distance to the next set bit: no
-//! per-block record in DRAM and no header in front of the block. The free map is scratch for
-//! the merge: it marks the blocks being merged. Both live in the pool, so DRAM bookkeeping is
-//! per-thread list heads, the shared lists' heads and a list of large extents.
-//!
-//! Free blocks are chained through their first 8 bytes (unit indices, `NIL` ends a chain).
-//! Each block is owned by exactly one of: a user, one thread's cache (its lists or its bump
-//! region), the pending stack (freed space on its way to the shared pool) or the shared pool
-//! (under its mutex). Bitmap words are shared and changed with atomic bit operations.
+//! Pools: creating the PMDK 1.12 layout in a file, validating and recovering it on open,
+//! the registry of open pools (by address and by pool id), lanes, the root object and the
+//! atomic allocation operations built on the heap and the redo logs.
 
-use crate::classes::Classes;
-use crate::error;
+use crate::error::{set_err, Error};
+use crate::heap::{self, AllocError, Block, Heap};
+use crate::layout::*;
+use crate::media::Media;
 use crate::os;
-use crate::tls;
-use std::cell::{RefCell, UnsafeCell};
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use crate::ulog::{self, Entry};
+use std::ffi::CStr;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
-/// End of a chain / no block.
-pub const NIL: u64 = u64::MAX;
-
-/// What `NewPMemAllocator` is given.
-#[derive(Clone, Copy, Debug)]
-pub struct Config {
-    pub bg_thread_interval: f32,
-    pub allocation_unit: u32,
-    pub max_allocation_size: u64,
-    pub segment_size: u64,
+/// Raw access to the mapped pool: 8-byte atomic words, byte copies and persistence.
+pub struct Mem {
+    pub base: *mut u8,
+    pub len: usize,
+    pub media: Media,
 }
 
-impl Default for Config {
-    fn default() -> Config {
-        Config {
-            bg_thread_interval: 1.0,
-            allocation_unit: 64,
-            max_allocation_size: 64 << 10,
-            segment_size: 128 << 20,
+// SAFETY: the mapping is shared memory; concurrent access goes through atomics or
+// through regions a single thread owns (reserved blocks, held lanes).
+unsafe impl Send for Mem {}
+// SAFETY: as above.
+unsafe impl Sync for Mem {}
+
+impl Mem {
+    fn word(&self, off: u64) -> &AtomicU64 {
+        assert!(off % 8 == 0 && off as usize + 8 <= self.len, "pool offset {off:#x} out of range");
+        // SAFETY: the offset is 8-aligned and inside the mapping (checked above); the
+        // mapping outlives `self`.
+        unsafe { AtomicU64::from_ptr(self.base.add(off as usize) as *mut u64) }
+    }
+    pub fn read(&self, off: u64) -> u64 {
+        self.word(off).load(Ordering::Relaxed)
+    }
+    pub fn write(&self, off: u64, v: u64) {
+        self.word(off).store(v, Ordering::Relaxed)
+    }
+    pub fn fetch_or(&self, off: u64, v: u64) -> u64 {
+        self.word(off).fetch_or(v, Ordering::AcqRel)
+    }
+    pub fn fetch_and(&self, off: u64, v: u64) -> u64 {
+        self.word(off).fetch_and(v, Ordering::AcqRel)
+    }
+    fn check(&self, off: u64, len: usize) {
+        assert!(
+            (off as usize).checked_add(len).is_some_and(|e| e <= self.len),
+            "pool range {off:#x}+{len} out of range"
+        );
+    }
+    pub fn bytes(&self, off: u64, len: usize) -> Vec<u8> {
+        self.check(off, len);
+        let mut v = vec![0u8; len];
+        // SAFETY: the source range is inside the mapping (checked), the target is ours.
+        unsafe { std::ptr::copy_nonoverlapping(self.base.add(off as usize), v.as_mut_ptr(), len) };
+        v
+    }
+    pub fn copy_in(&self, off: u64, src: &[u8]) {
+        self.check(off, src.len());
+        // SAFETY: the target range is inside the mapping (checked).
+        unsafe { std::ptr::copy(src.as_ptr(), self.base.add(off as usize), src.len()) };
+    }
+    pub fn fill(&self, off: u64, c: u8, len: u64) {
+        self.check(off, len as usize);
+        // SAFETY: the target range is inside the mapping (checked).
+        unsafe { std::ptr::write_bytes(self.base.add(off as usize), c, len as usize) };
+    }
+    pub fn ptr(&self, off: u64) -> *mut u8 {
+        self.base.wrapping_add(off as usize)
+    }
+    pub fn flush(&self, off: u64, len: usize) {
+        self.check(off, len);
+        // SAFETY: the range is inside the mapping (checked).
+        unsafe { self.media.flush(self.base.add(off as usize), len) }
+    }
+    pub fn drain(&self) {
+        self.media.drain()
+    }
+    pub fn persist(&self, off: u64, len: usize) {
+        self.flush(off, len);
+        self.drain();
+    }
+}
+
+/// An open pool.
+pub struct Pool {
+    pub mem: Mem,
+    pub uuid_lo: u64,
+    pub heap: Heap,
+    lanes: Vec<AtomicBool>,
+    root_lock: Mutex<()>,
+    pub user_data: AtomicPtr<libc::c_void>,
+    fd: Mutex<Option<os::Fd>>,
+    mapped: bool,
+}
+
+// --- registry ------------------------------------------------------------------------
+
+static POOLS: RwLock<Vec<Arc<Pool>>> = RwLock::new(Vec::new());
+/// Bumped on every close so per-thread caches drop stale entries.
+pub static GENERATION: AtomicUsize = AtomicUsize::new(1);
+
+thread_local! {
+    static CACHE: std::cell::RefCell<(usize, Vec<Arc<Pool>>)> = const { std::cell::RefCell::new((0, Vec::new())) };
+    static LANE_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+}
+static NEXT_LANE: AtomicUsize = AtomicUsize::new(0);
+
+fn with_cache<R>(f: impl FnOnce(&[Arc<Pool>]) -> R) -> R {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let g = GENERATION.load(Ordering::Acquire);
+        if c.0 != g {
+            c.1 = POOLS.read().unwrap().clone();
+            c.0 = g;
+        }
+        f(&c.1)
+    })
+}
+
+/// The pool whose mapping starts at `base`.
+pub fn by_base(base: *const u8) -> Option<Arc<Pool>> {
+    with_cache(|v| v.iter().find(|p| p.mem.base as *const u8 == base).cloned())
+}
+/// The pool holding address `addr`.
+pub fn by_ptr(addr: *const u8) -> Option<Arc<Pool>> {
+    let a = addr as usize;
+    with_cache(|v| {
+        v.iter()
+            .find(|p| a >= p.mem.base as usize && a < p.mem.base as usize + p.mem.len)
+            .cloned()
+    })
+}
+/// The pool with pool id `uuid_lo`.
+pub fn by_uuid(uuid_lo: u64) -> Option<Arc<Pool>> {
+    if uuid_lo == 0 {
+        return None;
+    }
+    with_cache(|v| v.iter().find(|p| p.uuid_lo == uuid_lo).cloned())
+}
+
+fn register(p: Arc<Pool>) {
+    POOLS.write().unwrap().push(p);
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Removes the pool from the registry and unmaps it.
+pub fn close(base: *const u8) -> bool {
+    let p = {
+        let mut v = POOLS.write().unwrap();
+        let Some(i) = v.iter().position(|p| p.mem.base as *const u8 == base) else {
+            return false;
+        };
+        v.swap_remove(i)
+    };
+    GENERATION.fetch_add(1, Ordering::AcqRel);
+    crate::bump_cache_invalidate();
+    if p.mapped {
+        if matches!(p.mem.media, Media::Msync(_)) {
+            p.mem.drain();
+            let _ = os::msync(p.mem.base, p.mem.len);
+        }
+        // SAFETY: the pool is out of the registry; programs must not use a closed pool.
+        unsafe { os::unmap(p.mem.base, p.mem.len) };
+    }
+    // the lock goes with the descriptor, even while stale per-thread caches hold `p`
+    p.fd.lock().unwrap().take();
+    drop(p);
+    true
+}
+
+// --- creation ------------------------------------------------------------------------
+
+fn uuid_lo_of(poolset_uuid: &[u8]) -> u64 {
+    let mut v = 0u64;
+    for i in 0..8 {
+        v = (v << 8) | (poolset_uuid[i] ^ poolset_uuid[8 + i]) as u64;
+    }
+    v
+}
+
+/// Lays out a fresh pool in zeroed memory `m` of `m.len` bytes.
+pub fn format(m: &Mem, layout: &[u8]) {
+    let mut hdr = vec![0u8; POOL_HDR_SIZE];
+    hdr[..8].copy_from_slice(SIGNATURE);
+    hdr[H_MAJOR..H_MAJOR + 4].copy_from_slice(&FORMAT_MAJOR.to_le_bytes());
+    hdr[H_FEATURES..H_FEATURES + 4].copy_from_slice(&FEAT_COMPAT.to_le_bytes());
+    hdr[H_FEATURES + 4..H_FEATURES + 8].copy_from_slice(&FEAT_INCOMPAT.to_le_bytes());
+    hdr[H_FEATURES + 8..H_FEATURES + 12].copy_from_slice(&FEAT_RO_COMPAT.to_le_bytes());
+    let mut uu = [0u8; 32];
+    loop {
+        os::random(&mut uu);
+        // RFC 4122 version 4 UUIDs
+        for u in uu.chunks_mut(16) {
+            u[6] = (u[6] & 0x0f) | 0x40;
+            u[8] = (u[8] & 0x3f) | 0x80;
+        }
+        if uuid_lo_of(&uu[..16]) != 0 {
+            break;
         }
     }
+    hdr[H_POOLSET_UUID..H_POOLSET_UUID + 16].copy_from_slice(&uu[..16]);
+    for i in 0..5 {
+        let o = H_UUID + i * 16;
+        hdr[o..o + 16].copy_from_slice(&uu[16..32]);
+    }
+    hdr[H_CRTIME..H_CRTIME + 8].copy_from_slice(&os::now_secs().to_le_bytes());
+    hdr[H_ARCH..H_ARCH + 16].copy_from_slice(&ARCH_FLAGS);
+
+    // lanes: every log empty, with its capacity
+    for l in 0..NLANES {
+        let lane = LANES_OFFSET + l * LANE_SIZE;
+        for (o, cap) in [LANE_INTERNAL, LANE_EXTERNAL, LANE_UNDO] {
+            m.write(lane + o + 16, cap);
+        }
+    }
+    m.flush(LANES_OFFSET, (NLANES * LANE_SIZE) as usize);
+
+    // heap header; zones are initialised when first needed
+    let heap_size = m.len as u64 - HEAP_OFFSET;
+    let mut hh = vec![0u8; HEAP_HDR_SIZE as usize];
+    hh[..16].copy_from_slice(HEAP_SIGNATURE);
+    hh[16..24].copy_from_slice(&1u64.to_le_bytes());
+    hh[40..48].copy_from_slice(&CHUNKSIZE.to_le_bytes());
+    hh[48..56].copy_from_slice(&MAX_CHUNK.to_le_bytes());
+    let c = checksum(&hh, 1016, usize::MAX);
+    hh[1016..1024].copy_from_slice(&c.to_le_bytes());
+    m.copy_in(HEAP_OFFSET, &hh);
+    m.flush(HEAP_OFFSET, hh.len());
+    m.write(P_HEAP_SIZE as u64, heap_size);
+    m.flush(P_HEAP_SIZE as u64, 8);
+
+    // descriptor
+    let mut d = vec![0u8; DESC_SIZE];
+    d[..layout.len()].copy_from_slice(layout);
+    d[MAX_LAYOUT..MAX_LAYOUT + 8].copy_from_slice(&LANES_OFFSET.to_le_bytes());
+    d[MAX_LAYOUT + 8..MAX_LAYOUT + 16].copy_from_slice(&NLANES.to_le_bytes());
+    d[MAX_LAYOUT + 16..MAX_LAYOUT + 24].copy_from_slice(&HEAP_OFFSET.to_le_bytes());
+    let c = checksum(&d, DESC_SIZE - 8, usize::MAX);
+    d[DESC_SIZE - 8..].copy_from_slice(&c.to_le_bytes());
+    m.copy_in(DESC_OFF as u64, &d);
+    m.flush(DESC_OFF as u64, DESC_SIZE);
+    m.drain();
+
+    // the header last: a pool is only a pool once everything else is durable
+    let c = checksum(&hdr, HDR_CHECKSUM_OFF, HDR_CSUM_END);
+    hdr[HDR_CHECKSUM_OFF..].copy_from_slice(&c.to_le_bytes());
+    m.copy_in(0, &hdr);
+    m.persist(0, POOL_HDR_SIZE);
 }
 
-/// Most access threads an allocator accepts (each has a slot of bookkeeping).
-pub const MAX_THREADS: u32 = 1 << 16;
+fn media_for(sync: bool, base: *mut u8) -> Media {
+    match os::env("PMEM_IS_PMEM_FORCE").as_deref().map(str::trim) {
+        Some("1") => Media::Pmem,
+        Some("0") => Media::Msync(base as usize),
+        _ if sync => Media::Pmem,
+        _ => Media::Msync(base as usize),
+    }
+}
 
-/// Checks a configuration; `Err` carries the message for the user.
-pub fn validate(size: u64, threads: u32, c: &Config) -> Result<(), String> {
-    let u = c.allocation_unit as u64;
-    if u < 8 || !u.is_power_of_two() {
-        return Err(format!(
-            "allocation_unit {u} must be a power of two of at least 8"
-        ));
+fn path_str(p: &CStr) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+fn os_err(errno: i32, what: &str, path: &CStr) -> Error {
+    set_err(format_args!(
+        "{what} \"{}\": {}",
+        path_str(path),
+        std::io::Error::from_raw_os_error(errno)
+    ));
+    Error(errno)
+}
+
+pub fn create(path: &CStr, layout: Option<&CStr>, size: usize, mode: u32) -> Result<Arc<Pool>, Error> {
+    let lay = layout.map(|l| l.to_bytes()).unwrap_or(b"");
+    if lay.len() >= MAX_LAYOUT {
+        set_err(format_args!("Layout too long"));
+        return Err(Error(libc::EINVAL));
     }
-    if c.segment_size == 0 || !c.segment_size.is_multiple_of(u) {
-        return Err(format!(
-            "segment_size {} must be a non-zero multiple of allocation_unit {u}",
-            c.segment_size
-        ));
+    let (fd, size, created) = if size == 0 {
+        let fd = os::open(path, false, 0).map_err(|e| os_err(e, "open", path))?;
+        let (reg, len) = os::fstat(&fd).map_err(|e| os_err(e, "fstat", path))?;
+        if !reg {
+            set_err(format_args!("\"{}\" is not a regular file", path_str(path)));
+            return Err(Error(libc::EINVAL));
+        }
+        (fd, len as usize, false)
+    } else {
+        if size < MIN_POOL {
+            set_err(format_args!("size {size} smaller than {MIN_POOL}"));
+            return Err(Error(libc::EINVAL));
+        }
+        match os::open(path, true, mode) {
+            Ok(fd) => (fd, size, true),
+            Err(libc::EEXIST) => {
+                set_err(format_args!("file {} already exists", path_str(path)));
+                return Err(Error(libc::EEXIST));
+            }
+            Err(e) => return Err(os_err(e, "open", path)),
+        }
+    };
+    let size = size & !4095;
+    let fail = |e: Error, fd: &os::Fd| {
+        if created {
+            os::truncate(fd, 0);
+            os::unlink(path);
+        }
+        e
+    };
+    if let Err(e) = os::flock(&fd, true) {
+        return Err(fail(os_err(e, "flock", path), &fd));
     }
-    if c.max_allocation_size == 0 || c.max_allocation_size > c.segment_size {
-        return Err(format!(
-            "max_allocation_size {} must be between 1 and segment_size {}",
-            c.max_allocation_size, c.segment_size
-        ));
+    if size < MIN_POOL {
+        set_err(format_args!("size {size} smaller than {MIN_POOL}"));
+        return Err(fail(Error(libc::EINVAL), &fd));
     }
-    if size < c.segment_size {
-        return Err(format!(
-            "pmem_size {size} is smaller than one segment ({} bytes)",
-            c.segment_size
-        ));
+    if size > (1usize << 47) {
+        set_err(format_args!("pool size {size} too large"));
+        return Err(fail(Error(libc::EFBIG), &fd));
     }
-    if size > isize::MAX as u64 {
-        return Err(format!("pmem_size {size} is too large"));
+    if created {
+        if let Err(e) = os::allocate(&fd, size as u64) {
+            set_err(format_args!(
+                "posix_fallocate \"{}\", {size}: {}",
+                path_str(path),
+                std::io::Error::from_raw_os_error(e)
+            ));
+            return Err(fail(Error(e), &fd));
+        }
     }
-    if threads == 0 || threads > MAX_THREADS {
-        return Err(format!(
-            "max_access_threads {threads} must be between 1 and {MAX_THREADS}"
-        ));
+    let (base, sync) = match os::map(&fd, size, true) {
+        Ok(v) => v,
+        Err(e) => return Err(fail(os_err(e, "mmap", path), &fd)),
+    };
+    let mem = Mem { base, len: size, media: media_for(sync, base) };
+    if !created && mem.bytes(0, POOL_HDR_SIZE).iter().any(|&b| b != 0) {
+        // SAFETY: mapping made above, not shared with anyone yet.
+        unsafe { os::unmap(base, size) };
+        set_err(format_args!("\"{}\" already holds data (a pool header)", path_str(path)));
+        return Err(Error(libc::EEXIST));
     }
-    let t = c.bg_thread_interval;
-    if !t.is_finite() || t <= 0.0 || t > 86400.0 {
-        return Err(format!(
-            "bg_thread_interval {t} must be a positive number of seconds (at most a day)"
-        ));
+    format(&mem, lay);
+    let p = Arc::new(Pool::new(mem, Some(fd), true));
+    register(p.clone());
+    Ok(p)
+}
+
+/// What open and check verify before touching anything.
+fn validate(m: &Mem, layout: Option<&CStr>) -> Result<(), Error> {
+    let einval = |args: std::fmt::Arguments<'_>| {
+        set_err(args);
+        Error(libc::EINVAL)
+    };
+    if m.len < 2 << 20 {
+        return Err(einval(format_args!("size {} smaller than {}", m.len, 2 << 20)));
+    }
+    let hdr = m.bytes(0, POOL_HDR_SIZE);
+    let major = u32::from_le_bytes(hdr[H_MAJOR..H_MAJOR + 4].try_into().unwrap());
+    if major == 0 {
+        return Err(einval(format_args!("invalid major version (0)")));
+    }
+    let incompat = u32::from_le_bytes(hdr[H_FEATURES + 4..H_FEATURES + 8].try_into().unwrap());
+    let end = if incompat & 0x2 != 0 { HDR_CSUM_END } else { HDR_CHECKSUM_OFF };
+    let c = checksum(&hdr, HDR_CHECKSUM_OFF, end);
+    if c != u64::from_le_bytes(hdr[HDR_CHECKSUM_OFF..].try_into().unwrap()) {
+        return Err(einval(format_args!("invalid checksum of pool header")));
+    }
+    if &hdr[..8] != SIGNATURE {
+        let sig = String::from_utf8_lossy(&hdr[..7]).into_owned();
+        return Err(einval(format_args!("wrong pool type: \"{sig}\"")));
+    }
+    if major != FORMAT_MAJOR {
+        return Err(einval(format_args!(
+            "pool version {major} (library expects {FORMAT_MAJOR})"
+        )));
+    }
+    let compat = u32::from_le_bytes(hdr[H_FEATURES..H_FEATURES + 4].try_into().unwrap());
+    if incompat & !FEAT_INCOMPAT_KNOWN != 0 || compat & !FEAT_COMPAT_KNOWN != 0 {
+        return Err(einval(format_args!("unsafe to continue due to unknown incompat features")));
+    }
+    if hdr[H_ARCH + 8..H_ARCH + 16] != ARCH_FLAGS[8..] {
+        return Err(einval(format_args!("wrong architecture flags")));
+    }
+    let d = m.bytes(DESC_OFF as u64, DESC_SIZE);
+    if checksum(&d, DESC_SIZE - 8, usize::MAX) != u64::from_le_bytes(d[DESC_SIZE - 8..].try_into().unwrap()) {
+        return Err(einval(format_args!("invalid checksum of pool descriptor")));
+    }
+    let stored_layout = &d[..MAX_LAYOUT];
+    let stored_layout = &stored_layout[..stored_layout.iter().position(|&b| b == 0).unwrap_or(MAX_LAYOUT)];
+    if let Some(l) = layout {
+        if l.to_bytes() != stored_layout {
+            return Err(einval(format_args!(
+                "wrong layout (\"{}\"), pool created with layout \"{}\"",
+                l.to_string_lossy(),
+                String::from_utf8_lossy(stored_layout)
+            )));
+        }
+    }
+    let rd = |o: usize| u64::from_le_bytes(d[o..o + 8].try_into().unwrap());
+    let (lanes_off, nlanes, heap_off) = (rd(MAX_LAYOUT), rd(MAX_LAYOUT + 8), rd(MAX_LAYOUT + 16));
+    if heap_off % 4096 != 0 {
+        return Err(einval(format_args!("unaligned heap: off {heap_off}")));
+    }
+    if lanes_off != LANES_OFFSET || nlanes != NLANES || heap_off != HEAP_OFFSET {
+        return Err(einval(format_args!(
+            "unsupported pool geometry (lanes at {lanes_off}, {nlanes} lanes, heap at {heap_off})"
+        )));
+    }
+    let heap_size = m.read(P_HEAP_SIZE as u64);
+    if heap_size < HEAP_HDR_SIZE + ZONE_MIN_SIZE || HEAP_OFFSET + heap_size > m.len as u64 {
+        return Err(einval(format_args!(
+            "pool is truncated or damaged: heap of {heap_size} bytes does not fit in {} bytes",
+            m.len
+        )));
+    }
+    let hh = m.bytes(HEAP_OFFSET, HEAP_HDR_SIZE as usize);
+    if checksum(&hh, 1016, usize::MAX) != u64::from_le_bytes(hh[1016..].try_into().unwrap()) {
+        return Err(einval(format_args!("heap: invalid header's checksum")));
+    }
+    if &hh[..16] != HEAP_SIGNATURE {
+        return Err(einval(format_args!("heap: invalid signature")));
+    }
+    let nz = max_zone(heap_size);
+    for z in 0..nz {
+        let zh = m.read(heap::zone_off(z));
+        if zh as u32 == ZONE_MAGIC {
+            let s = (zh >> 32) as u32;
+            if s == 0 || s > zone_chunks(z, nz, heap_size) {
+                return Err(einval(format_args!("heap: invalid zone size")));
+            }
+        } else if zh as u32 != 0 {
+            return Err(einval(format_args!("heap: invalid zone header")));
+        }
     }
     Ok(())
 }
 
-/// A bitmap of atomic words inside the pool.
-struct Bits {
-    words: *const AtomicU64,
-    nbits: u64,
-}
-
-impl Bits {
-    #[inline(always)]
-    fn word(&self, i: u64) -> &AtomicU64 {
-        debug_assert!(i < self.nbits);
-        // SAFETY: `words` points at ceil(nbits/64) 8-aligned words of the mapping, which
-        // lives as long as the allocator; `i < nbits` keeps the index in range.
-        unsafe { &*self.words.add((i >> 6) as usize) }
+/// Replays the redo logs and rolls back the undo logs of every lane.
+pub fn recover(m: &Mem) {
+    for l in 0..NLANES {
+        let lane = LANES_OFFSET + l * LANE_SIZE;
+        ulog::recover_redo(m, lane + LANE_INTERNAL.0, LANE_INTERNAL.1);
+        ulog::recover_redo(m, lane + LANE_EXTERNAL.0, LANE_EXTERNAL.1);
     }
-
-    /// The two words from the one holding bit `i`: the second is the spare word at the end
-    /// when `i` is in the last word.
-    #[inline(always)]
-    fn pair(&self, i: u64) -> u128 {
-        debug_assert!(i < self.nbits);
-        let w = (i >> 6) as usize;
-        // SAFETY: the map has ceil(nbits/64) + 1 words (see `create`), so both indices are in
-        // range; the mapping lives as long as the allocator.
-        let (lo, hi) = unsafe { (&*self.words.add(w), &*self.words.add(w + 1)) };
-        ((hi.load(Ordering::Relaxed) as u128) << 64) | lo.load(Ordering::Relaxed) as u128
-    }
-
-    #[inline]
-    fn set(&self, i: u64) {
-        self.word(i).fetch_or(1 << (i & 63), Ordering::Relaxed);
-    }
-
-    #[inline]
-    fn clear(&self, i: u64) {
-        self.word(i).fetch_and(!(1 << (i & 63)), Ordering::Relaxed);
-    }
-
-    #[inline]
-    fn test(&self, i: u64) -> bool {
-        self.word(i).load(Ordering::Relaxed) & (1 << (i & 63)) != 0
-    }
-
-    /// First set bit in `[from, limit)`, or `limit` (`limit <= nbits`).
-    #[inline(always)]
-    fn next_set(&self, from: u64, limit: u64) -> u64 {
-        if from >= limit {
-            return limit;
-        }
-        let mut w = from >> 6;
-        let mut v = self.word(from).load(Ordering::Relaxed) & (!0u64 << (from & 63));
-        loop {
-            if v != 0 {
-                return ((w << 6) + v.trailing_zeros() as u64).min(limit);
-            }
-            w += 1;
-            if w << 6 >= limit {
-                return limit;
-            }
-            v = self.word(w << 6).load(Ordering::Relaxed);
-        }
+    for l in 0..NLANES {
+        let lane = LANES_OFFSET + l * LANE_SIZE;
+        ulog::recover_undo(m, lane + LANE_UNDO.0, LANE_UNDO.1);
     }
 }
 
-/// Classes with a stash (the smallest ones, where most requests fall).
-const STASH_CLASSES: usize = 64;
-/// Blocks per stashed class.
-const STASH: usize = 16;
-/// Only classes up to this many bytes are stashed, bounding what a stash holds.
-const STASH_BYTES: u64 = 4096;
-
-/// One access thread's private state. Only the thread holding the slot touches it.
-struct Cache {
-    /// Per stashed class, up to `STASH` block indices: the first place freed blocks go and
-    /// allocations look, so the common path does not read the block's memory (a cache miss
-    /// jemalloc's tcache avoids in the same way).
-    stash: Vec<[u64; STASH]>,
-    stash_len: Vec<u8>,
-    /// Per class: first and last block of the thread's free list.
-    heads: Vec<u64>,
-    tails: Vec<u64>,
-    /// Units on the lists (by class size), to decide when to hand them back.
-    cached: u64,
-    /// Bump region `[cur, end)` of the thread's current segment.
-    cur: u64,
-    end: u64,
-}
-
-/// Cache-line aligned: each thread writes its own slot on every call, and neighbours must not
-/// share a line.
-#[repr(align(128))]
-struct Slot {
-    used: AtomicBool,
-    cache: UnsafeCell<Cache>,
-}
-
-/// Space every thread may take, behind one mutex (slow path only).
-struct Shared {
-    /// Per class: chain of free blocks of at least that class's size.
-    heads: Vec<u64>,
-    /// Free extents larger than `max_units`: where segments are cut from.
-    large: Vec<(u64, u64)>,
-    large_units: u64,
-    /// One bit per `RESERVE_CHUNK` of the data: file blocks already reserved.
-    reserved: Vec<u64>,
-}
-
-/// Granule of block reservation (bytes of data).
-const RESERVE_CHUNK: u64 = 2 << 20;
-
-/// Figures for `pmemallocator_stats`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct Stats {
-    pub pool_size: u64,
-    pub data_size: u64,
-    pub metadata_size: u64,
-    pub dram_size: u64,
-    pub shared_free: u64,
-    pub largest_free: u64,
-    pub pending_free: u64,
-    pub merges: u64,
-    pub bg_merges: u64,
-    pub threads: u32,
-    pub is_pmem: bool,
-}
-
-/// One allocator.
-pub struct Inner {
-    id: u64,
-    base: *mut u8,
-    map_len: usize,
-    pool_size: u64,
-    is_pmem: bool,
-    data: *mut u8,
-    data_off: u64,
-    shift: u32,
-    units: u64,
-    max_units: u64,
-    seg_units: u64,
-    max_alloc: u64,
-    spill_units: u64,
-    stash_classes: usize,
-    classes: Classes,
-    starts: Bits,
-    frees: Bits,
-    pending: AtomicU64,
-    pending_units: AtomicU64,
-    file: Option<os::PoolFile>,
-    shared: Mutex<Shared>,
-    slots: Box<[Slot]>,
-    merges: AtomicU64,
-    bg_merges: AtomicU64,
-    /// Slots whose list heads have been allocated (they stay allocated for reuse).
-    lists_made: AtomicU64,
-    stop: Mutex<bool>,
-    wake: Condvar,
-    interval: Duration,
-}
-
-// SAFETY: the raw pointers name the pool mapping, which every thread may use; the per-slot
-// `UnsafeCell`s are only touched by the thread that won the slot's `used` flag (acquire on
-// claim, release on hand-back), so no two threads reach one cache at once.
-unsafe impl Send for Inner {}
-// SAFETY: see `Send`; all other shared state is atomics or behind mutexes.
-unsafe impl Sync for Inner {}
-
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
-
-/// This thread's slots, one per allocator it has used.
-struct Tls {
-    entries: RefCell<Vec<(u64, usize, Weak<Inner>)>>,
-}
-
-impl Drop for Tls {
-    fn drop(&mut self) {
-        // Later calls from this thread (other TLS destructors) must not use released slots.
-        tls::set_last(0, 0);
-        // A thread's resources go back when it exits.
-        for (_, slot, w) in self.entries.get_mut().drain(..) {
-            if let Some(inner) = w.upgrade() {
-                inner.release_slot(slot);
-            }
-        }
+pub fn open(path: &CStr, layout: Option<&CStr>) -> Result<Arc<Pool>, Error> {
+    let fd = os::open(path, false, 0).map_err(|e| os_err(e, "open", path))?;
+    os::flock(&fd, true).map_err(|e| os_err(e, "flock", path))?;
+    let (reg, len) = os::fstat(&fd).map_err(|e| os_err(e, "fstat", path))?;
+    if !reg {
+        set_err(format_args!("\"{}\" is not a regular file", path_str(path)));
+        return Err(Error(libc::EINVAL));
     }
+    if len < 2 << 20 {
+        set_err(format_args!("size {len} smaller than {}", 2 << 20));
+        return Err(Error(libc::EINVAL));
+    }
+    let len = len as usize & !4095;
+    let (base, sync) = os::map(&fd, len, true).map_err(|e| os_err(e, "mmap", path))?;
+    let mem = Mem { base, len, media: media_for(sync, base) };
+    if let Err(e) = validate(&mem, layout) {
+        // SAFETY: our own fresh mapping, not published.
+        unsafe { os::unmap(base, len) };
+        return Err(e);
+    }
+    let p = Pool::boot(mem, Some(fd));
+    register(p.clone());
+    Ok(p)
 }
 
-thread_local! {
-    static TLS: Tls = const {
-        Tls {
-            entries: RefCell::new(Vec::new()),
+/// `pmemobj_check`: 1 consistent, 0 inconsistent, Err for pools that cannot be read.
+pub fn check(path: &CStr, layout: Option<&CStr>) -> Result<bool, Error> {
+    let fd = os::open_ro(path).map_err(|e| os_err(e, "open", path))?;
+    os::flock(&fd, false).map_err(|e| os_err(e, "flock", path))?;
+    let (_, len) = os::fstat(&fd).map_err(|e| os_err(e, "fstat", path))?;
+    if len < 2 << 20 {
+        set_err(format_args!("size {len} smaller than {}", 2 << 20));
+        return Err(Error(libc::EINVAL));
+    }
+    let len = len as usize & !4095;
+    let base = crate::os::map_private(&fd, len).map_err(|e| os_err(e, "mmap", path))?;
+    let hook: Arc<dyn crate::media::Hook> = Arc::new(NoPersist);
+    let mem = Mem { base, len, media: Media::Hook(hook) };
+    let r = match validate(&mem, layout) {
+        Err(e) => Err(e),
+        Ok(()) => {
+            // recovery runs on a private copy: the file is not changed
+            recover(&mem);
+            Ok(consistent(&mem))
         }
     };
+    // SAFETY: the private mapping made above, used by nobody else.
+    unsafe { os::unmap(base, len) };
+    r
 }
 
-#[cold]
-#[inline(never)]
-fn bad_free(p: *mut u8, why: &str) {
-    error::set(format!("Free({p:p}): {why}"));
+struct NoPersist;
+impl crate::media::Hook for NoPersist {
+    fn flush(&self, _: *const u8, _: usize) {}
+    fn drain(&self) {}
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-impl Inner {
-    /// Maps the pool and lays it out; `Err` has the message (no file is left behind).
-    pub fn create(
-        path: &Path,
-        size: u64,
-        threads: u32,
-        devdax: bool,
-        c: &Config,
-    ) -> Result<Arc<Inner>, os::Failure> {
-        validate(size, threads, c).map_err(|m| (libc::EINVAL, m))?;
-        os::check_path(path, devdax)?;
-        let unit = c.allocation_unit as u64;
-        // Units that fit with two bitmaps of one bit per unit in front of them.
-        let mut units = ((size as u128 * 8) / (8 * unit as u128 + 2)) as u64;
-        let layout = |units: u64| {
-            // One spare zero word at the end, so `Free` may always read two words.
-            let map_bytes = (units.div_ceil(64) + 1) * 8;
-            (map_bytes, 2 * map_bytes)
-        };
-        let m = os::map_pool(path, size, devdax)?;
-        os::advise_random(m.addr, m.len);
-        let cleanup = |m: &os::Mapped, path: &PathBuf| {
-            os::unmap(m.addr, m.len);
-            if m.created {
-                os::remove_created(path);
+/// Walks every zone: chunk headers well formed, runs with sane unit sizes, objects'
+/// headers within their blocks.
+pub fn consistent(m: &Mem) -> bool {
+    let heap_size = m.read(P_HEAP_SIZE as u64);
+    let nz = max_zone(heap_size);
+    for z in 0..nz {
+        let zh = m.read(heap::zone_off(z));
+        if zh as u32 != ZONE_MAGIC {
+            break;
+        }
+        let zs = (zh >> 32) as u32;
+        let mut c = 0;
+        while c < zs {
+            let h = m.read(heap::chdr_off(z, c));
+            let (t, f, s) = (hdr_type(h), hdr_flags(h), hdr_size_idx(h));
+            if s == 0 || c + s > zs || f & !CHUNK_FLAGS_ALL != 0 {
+                set_err(format_args!("heap: invalid chunk header in zone {z} chunk {c}"));
+                return false;
             }
-        };
-        let path = path.to_path_buf();
-        let base = m.addr as u64;
-        let (map_bytes, meta, data_off) = loop {
-            let (map_bytes, meta) = layout(units);
-            // Data aligned to the unit by address, so any unit size gives aligned blocks.
-            let data_off = (base + meta).next_multiple_of(unit) - base;
-            if units == 0 || data_off + units * unit <= size {
-                break (map_bytes, meta, data_off);
+            match t {
+                CHUNK_TYPE_FREE => {}
+                CHUNK_TYPE_USED => {
+                    let hv = m.read(heap::chunk_off(z, c));
+                    if f & CHUNK_FLAG_COMPACT_HEADER != 0
+                        && (hv & ((1 << ALLOC_HDR_FLAGS_SHIFT) - 1)) > s as u64 * CHUNKSIZE
+                    {
+                        set_err(format_args!("heap: object larger than its chunks at zone {z} chunk {c}"));
+                        return false;
+                    }
+                }
+                CHUNK_TYPE_RUN => {
+                    let bs = m.read(heap::chunk_off(z, c));
+                    if bs == 0 || bs > run_content_size(s) {
+                        set_err(format_args!("heap: invalid run block size in zone {z} chunk {c}"));
+                        return false;
+                    }
+                    for i in 1..s {
+                        let d = m.read(heap::chdr_off(z, c + i));
+                        if hdr_type(d) != CHUNK_TYPE_RUN_DATA || hdr_size_idx(d) != i {
+                            set_err(format_args!("heap: broken run data chunk in zone {z} chunk {}", c + i));
+                            return false;
+                        }
+                    }
+                }
+                _ => {
+                    set_err(format_args!("heap: invalid chunk type {t} in zone {z} chunk {c}"));
+                    return false;
+                }
             }
-            units -= 1;
-        };
-        if units == 0 {
-            cleanup(&m, &path);
-            return Err((
-                libc::EINVAL,
-                format!("pmem_size {size} leaves no room for data"),
-            ));
+            c += s;
         }
-        let file = os::open_pool_file(&path, devdax);
-        // A file that existed (or a device) has old bytes where the maps go.
-        if !m.zeroed && !file.as_ref().is_some_and(|f| os::punch_zero(f, 0, meta)) {
-            // SAFETY: the first `meta` bytes of the mapping (meta < size <= m.len) hold the
-            // two maps; nobody else uses the fresh mapping yet.
-            unsafe { std::ptr::write_bytes(m.addr, 0, meta as usize) };
+    }
+    true
+}
+
+impl Pool {
+    fn new(mem: Mem, fd: Option<os::Fd>, mapped: bool) -> Pool {
+        let heap_size = mem.read(P_HEAP_SIZE as u64);
+        let hdr = mem.bytes(H_POOLSET_UUID as u64, 16);
+        Pool {
+            uuid_lo: uuid_lo_of(&hdr),
+            heap: Heap::new(heap_size),
+            lanes: (0..NLANES).map(|_| AtomicBool::new(false)).collect(),
+            root_lock: Mutex::new(()),
+            user_data: AtomicPtr::new(std::ptr::null_mut()),
+            mem,
+            fd: Mutex::new(fd),
+            mapped,
         }
-        let max_units = c.max_allocation_size.div_ceil(unit);
-        let classes = Classes::new(max_units);
-        let nclasses = classes.len();
-        let slots = (0..threads)
-            .map(|_| Slot {
-                used: AtomicBool::new(false),
-                cache: UnsafeCell::new(Cache {
-                    stash: Vec::new(),
-                    stash_len: Vec::new(),
-                    heads: Vec::new(),
-                    tails: Vec::new(),
-                    cached: 0,
-                    cur: 0,
-                    end: 0,
-                }),
-            })
-            .collect();
-        let seg_units = c.segment_size / unit;
-        let spill_bytes = (c.segment_size / 8).clamp(64 << 10, 4 << 20);
-        let inner = Inner {
-            id: NEXT_ID.fetch_add(1, Ordering::Relaxed),
-            base: m.addr,
-            map_len: m.len,
-            pool_size: size,
-            is_pmem: m.is_pmem,
-            // SAFETY: data_off + units * unit <= size <= m.len: inside the mapping.
-            data: unsafe { m.addr.add(data_off as usize) },
-            data_off,
-            shift: unit.trailing_zeros(),
-            units,
-            max_units,
-            seg_units,
-            max_alloc: c.max_allocation_size,
-            spill_units: (spill_bytes / unit).max(max_units),
-            stash_classes: classes
-                .len()
-                .min(STASH_CLASSES)
-                .min((STASH_BYTES / unit).max(1) as usize),
-            classes,
-            starts: Bits {
-                words: m.addr as *const AtomicU64,
-                nbits: units,
-            },
-            frees: Bits {
-                // SAFETY: the free map follows the start map inside the metadata bytes.
-                words: unsafe { m.addr.add(map_bytes as usize) } as *const AtomicU64,
-                nbits: units,
-            },
-            pending: AtomicU64::new(NIL),
-            pending_units: AtomicU64::new(0),
-            file,
-            shared: Mutex::new(Shared {
-                heads: vec![NIL; nclasses],
-                large: Vec::new(),
-                large_units: 0,
-                reserved: vec![0; (units * unit).div_ceil(RESERVE_CHUNK).div_ceil(64) as usize],
-            }),
-            slots,
-            merges: AtomicU64::new(0),
-            bg_merges: AtomicU64::new(0),
-            lists_made: AtomicU64::new(0),
-            stop: Mutex::new(false),
-            wake: Condvar::new(),
-            interval: Duration::from_secs_f32(c.bg_thread_interval),
-        };
-        inner.starts.set(0);
-        {
-            let mut sh = lock(&inner.shared);
-            inner.emit(&mut sh, 0, units);
-        }
-        Ok(Arc::new(inner))
     }
 
-    /// The background thread's loop: every interval, merge what was handed back.
-    pub fn background(self: Arc<Inner>) {
-        let mut stop = lock(&self.stop);
+    /// Recovery and run id bump for a validated pool.
+    pub fn boot(mem: Mem, fd: Option<os::Fd>) -> Arc<Pool> {
+        recover(&mem);
+        let run_id = mem.read(P_RUN_ID as u64).wrapping_add(2);
+        mem.write(P_RUN_ID as u64, if run_id == 0 { 2 } else { run_id });
+        mem.persist(P_RUN_ID as u64, 8);
+        let mapped = fd.is_some();
+        Arc::new(Pool::new(mem, fd, mapped))
+    }
+
+    /// A pool over memory owned by the caller (tests).
+    pub fn from_memory(mem: Mem) -> Arc<Pool> {
+        Pool::boot(mem, None)
+    }
+
+
+    fn lane(&self) -> LaneGuard<'_> {
+        let n = self.lanes.len();
+        let mut i = LANE_HINT.with(|h| {
+            if h.get() == usize::MAX {
+                h.set(NEXT_LANE.fetch_add(1, Ordering::Relaxed));
+            }
+            h.get()
+        }) % n;
         loop {
-            if *stop {
-                return;
-            }
-            let (g, _) = self
-                .wake
-                .wait_timeout(stop, self.interval)
-                .unwrap_or_else(|e| e.into_inner());
-            stop = g;
-            if *stop {
-                return;
-            }
-            if self.pending.load(Ordering::Acquire) != NIL {
-                drop(stop);
-                let mut sh = lock(&self.shared);
-                self.merge(&mut sh);
-                self.bg_merges.fetch_add(1, Ordering::Relaxed);
-                drop(sh);
-                stop = lock(&self.stop);
-            }
-        }
-    }
-
-    /// Tells the background thread to end (the caller joins it).
-    pub fn stop_background(&self) {
-        *lock(&self.stop) = true;
-        self.wake.notify_all();
-    }
-
-    #[inline]
-    fn link(&self, u: u64) -> u64 {
-        // SAFETY: `u` is a data unit (< units) of a free block owned by the caller; units are
-        // at least 8 bytes and unit aligned, so the first word is inside the block and aligned.
-        unsafe { (self.data.add((u << self.shift) as usize) as *const u64).read() }
-    }
-
-    #[inline]
-    fn set_link(&self, u: u64, next: u64) {
-        // SAFETY: as in `link`; the caller owns the block, so nobody else reads or writes it.
-        unsafe { (self.data.add((u << self.shift) as usize) as *mut u64).write(next) }
-    }
-
-    #[inline]
-    fn addr(&self, u: u64) -> *mut u8 {
-        // SAFETY: u < units: inside the data area of the mapping.
-        unsafe { self.data.add((u << self.shift) as usize) }
-    }
-
-    /// Size in units of the block starting at `u`, looking at most `limit` units ahead.
-    #[inline]
-    fn block_units(&self, u: u64, limit: u64) -> u64 {
-        let end = self.units.min(u.saturating_add(limit + 1));
-        self.starts.next_set(u + 1, end) - u
-    }
-
-    /// This thread's slot for this allocator, claiming one on first use.
-    #[inline(always)]
-    fn slot(self: &Arc<Inner>) -> Option<usize> {
-        let (id, s) = tls::last();
-        if id == self.id {
-            return Some(s);
-        }
-        TLS.try_with(|t| self.slot_slow(t)).ok().flatten()
-    }
-
-    #[cold]
-    fn slot_slow(self: &Arc<Inner>, t: &Tls) -> Option<usize> {
-        let mut entries = t.entries.borrow_mut();
-        let found = entries.iter().find(|e| e.0 == self.id).map(|e| e.1);
-        let s = match found {
-            Some(s) => s,
-            None => {
-                // Forget allocators that are gone.
-                entries.retain(|e| e.2.strong_count() > 0);
-                let s = self.claim()?;
-                entries.push((self.id, s, Arc::downgrade(self)));
-                s
-            }
-        };
-        tls::set_last(self.id, s);
-        Some(s)
-    }
-
-    fn claim(&self) -> Option<usize> {
-        for (i, s) in self.slots.iter().enumerate() {
-            if s.used.load(Ordering::Relaxed) {
-                continue;
-            }
-            if s.used
+            if self.lanes[i]
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
-                // SAFETY: winning `used` makes this thread the slot's only user.
-                let c = unsafe { &mut *s.cache.get() };
-                if c.heads.is_empty() {
-                    c.heads = vec![NIL; self.classes.len()];
-                    c.tails = vec![NIL; self.classes.len()];
-                    let n = self.stash_classes;
-                    c.stash = vec![[NIL; STASH]; n];
-                    c.stash_len = vec![0; n];
-                    self.lists_made.fetch_add(1, Ordering::Relaxed);
-                }
-                return Some(i);
+                return LaneGuard { pool: self, idx: i };
             }
+            i = (i + 1) % n;
+            std::hint::spin_loop();
         }
-        None
     }
 
-    /// The cache of slot `s`.
-    ///
-    /// # Safety
-    /// The calling thread holds slot `s` and no other reference to its cache is live.
-    #[allow(clippy::mut_from_ref)]
-    #[inline]
-    unsafe fn cache(&self, s: usize) -> &mut Cache {
-        // SAFETY: the caller guarantees exclusive use of the slot.
-        unsafe { &mut *self.slots[s].cache.get() }
-    }
-
-    /// `Allocate`.
-    #[inline]
-    pub fn allocate(self: &Arc<Inner>, size: u64) -> *mut u8 {
-        if size == 0 || size > self.max_alloc {
-            return std::ptr::null_mut();
-        }
-        let n = size.div_ceil(1 << self.shift);
-        let c = self.classes.of(n);
-        let Some(s) = self.slot() else {
-            error::set_quiet("more threads than max_access_threads are using the allocator");
-            return std::ptr::null_mut();
-        };
-        // SAFETY: `slot()` gave this thread slot `s`; no other cache reference is live.
-        let cache = unsafe { self.cache(s) };
-        if let Some(n) = cache.stash_len.get_mut(c) {
-            if *n > 0 {
-                *n -= 1;
-                return self.addr(cache.stash[c][*n as usize]);
-            }
-        }
-        let h = cache.heads[c];
-        if h != NIL {
-            let next = self.link(h);
-            cache.heads[c] = next;
-            if next == NIL {
-                cache.tails[c] = NIL;
-            }
-            cache.cached -= self.classes.size(c);
-            return self.addr(h);
-        }
-        // A cached block one class up beats cutting fresh space: reuse keeps the
-        // thread's working set (and its cache misses) small.
-        if let Some(n) = cache.stash_len.get_mut(c + 1) {
-            if *n > 0 {
-                *n -= 1;
-                return self.addr(cache.stash[c + 1][*n as usize]);
-            }
-        }
-        let cs = self.classes.size(c);
-        if cache.end - cache.cur >= cs {
-            return self.bump(cache, cs);
-        }
-        self.allocate_slow(cache, c)
-    }
-
-    #[inline]
-    fn bump(&self, cache: &mut Cache, cs: u64) -> *mut u8 {
-        let u = cache.cur;
-        cache.cur += cs;
-        if cache.cur < cache.end {
-            self.starts.set(cache.cur);
-        }
-        self.addr(u)
-    }
-
-    #[cold]
-    fn allocate_slow(&self, cache: &mut Cache, c: usize) -> *mut u8 {
-        let cs = self.classes.size(c);
-        let mut sh = lock(&self.shared);
-        for attempt in 0..2 {
-            // Shared blocks of this class: take a batch into the thread's list.
-            if sh.heads[c] != NIL {
-                let u = sh.heads[c];
-                let mut tail = u;
-                let mut taken = 1;
-                let batch = (self.spill_units / 4 / cs).clamp(1, 256);
-                while taken < batch {
-                    let n = self.link(tail);
-                    if n == NIL {
-                        break;
-                    }
-                    tail = n;
-                    taken += 1;
-                }
-                sh.heads[c] = self.link(tail);
-                let rest = self.link(u);
-                if u != tail {
-                    // u goes to the caller; (rest ..= tail) to the thread's list.
-                    self.set_link(tail, cache.heads[c]);
-                    if cache.heads[c] == NIL {
-                        cache.tails[c] = tail;
-                    }
-                    cache.heads[c] = rest;
-                    cache.cached += (taken - 1) * cs;
-                }
-                return self.addr(u);
-            }
-            // A new segment from the large extents.
-            if let Some((s, len)) = self.take_region(&mut sh, cs) {
-                if let Err(e) = self.reserve(&mut sh, s, len) {
-                    self.emit(&mut sh, s, len);
-                    error::set(format!(
-                        "reserving file blocks for a segment: {}",
-                        os::errno_string(e)
-                    ));
-                    return std::ptr::null_mut();
-                }
-                let (cur, end) = (cache.cur, cache.end);
-                if end > cur && s == end {
-                    // The new space continues the old: one region, no stranded tail. The
-                    // boundary between them is no block start any more.
-                    self.starts.clear(s);
-                    cache.end = s + len;
-                } else {
-                    if end > cur {
-                        self.emit(&mut sh, cur, end - cur);
-                    }
-                    cache.cur = s;
-                    cache.end = s + len;
-                }
-                return self.bump(cache, cs);
-            }
-            // Split a larger shared block.
-            if let Some(u) = self.split(&mut sh, c, cs) {
-                return self.addr(u);
-            }
-            if attempt == 0 && self.pending.load(Ordering::Acquire) != NIL {
-                self.merge(&mut sh);
-                continue;
-            }
-            break;
-        }
-        error::set_quiet("pool is full");
-        std::ptr::null_mut()
-    }
-
-    /// Cuts a segment for a thread out of the large extents. When free space runs short a
-    /// thread gets a share of it rather than a whole segment, so idle threads cannot hold
-    /// the rest of the pool hostage.
-    fn take_region(&self, sh: &mut Shared, cs: u64) -> Option<(u64, u64)> {
-        let &(s, len) = sh.large.last()?;
-        let share = sh.large_units / (2 * self.slots.len() as u64);
-        let mut k = self.seg_units.min(share.max(cs)).min(len);
-        if len - k <= self.max_units {
-            k = len;
-        }
-        if k == len {
-            sh.large.pop();
+    fn in_pool(&self, p: *const u8) -> Option<u64> {
+        let a = p as usize;
+        let b = self.mem.base as usize;
+        if a >= b && a + 16 <= b + self.mem.len && a % 8 == 0 {
+            Some((a - b) as u64)
         } else {
-            let last = sh.large.len() - 1;
-            sh.large[last] = (s + k, len - k);
-            self.starts.set(s + k);
+            None
         }
-        sh.large_units -= k;
-        Some((s, k))
     }
 
-    /// Reserves the file blocks under units `[s, s + len)` not reserved yet.
-    fn reserve(&self, sh: &mut Shared, s: u64, len: u64) -> Result<(), i32> {
-        let Some(f) = &self.file else {
-            return Ok(());
-        };
-        let first = (s << self.shift) / RESERVE_CHUNK;
-        let last = (((s + len) << self.shift) - 1) / RESERVE_CHUNK;
-        let mut c = first;
-        while c <= last {
-            if sh.reserved[(c / 64) as usize] & (1 << (c % 64)) != 0 {
-                c += 1;
-                continue;
-            }
-            let run = c;
-            while c <= last && sh.reserved[(c / 64) as usize] & (1 << (c % 64)) == 0 {
-                c += 1;
-            }
-            let off = self.data_off + run * RESERVE_CHUNK;
-            let end = (self.data_off + c * RESERVE_CHUNK).min(self.pool_size);
-            os::reserve(f, off, end - off)?;
-            for k in run..c {
-                sh.reserved[(k / 64) as usize] |= 1 << (k % 64);
-            }
+    /// Entries that set (or clear) a destination id inside the pool.
+    fn dest_entries(&self, dest: *mut [u64; 2], off: u64, out: &mut Entries) -> bool {
+        if let Some(d) = self.in_pool(dest as *const u8) {
+            let uuid = if off == 0 { 0 } else { self.uuid_lo };
+            out.push(Entry { off: d + 8, op: ULOG_OP_SET, val: off });
+            out.push(Entry { off: d, op: ULOG_OP_SET, val: uuid });
+            true
+        } else {
+            false
         }
+    }
+
+    fn commit(&self, hdr: Option<&ulog::HeaderCopy>, entries: &[Entry]) {
+        let lane = self.lane();
+        let log = LANES_OFFSET + lane.idx as u64 * LANE_SIZE + LANE_EXTERNAL.0;
+        ulog::redo(&self.mem, log, LANE_EXTERNAL.1, hdr, entries);
+    }
+
+    /// Reserves and initialises a block; the caller commits it.
+    fn prepare(
+        &self,
+        size: usize,
+        type_num: u64,
+        hflags: u64,
+        zero: bool,
+        flush: bool,
+        init: &mut dyn FnMut(*mut u8, usize) -> i32,
+    ) -> Result<Block, Error> {
+        if size == 0 {
+            set_err(format_args!("allocation with size 0"));
+            return Err(Error(libc::EINVAL));
+        }
+        if size > MAX_ALLOC_SIZE {
+            set_err(format_args!("requested size too large"));
+            return Err(Error(libc::ENOMEM));
+        }
+        self.heap.ensure_scanned(&self.mem);
+        let need = size as u64 + ALLOC_HDR;
+        let b = self.heap.reserve(&self.mem, need).map_err(|AllocError::NoMem| {
+            set_err(format_args!("out of memory: no free block for {size} bytes"));
+            Error(libc::ENOMEM)
+        })?;
+        let start = b.start();
+        let usable = b.size() - ALLOC_HDR;
+        self.mem.write(start, b.size() | hflags << ALLOC_HDR_FLAGS_SHIFT);
+        self.mem.write(start + 8, type_num);
+        if zero {
+            self.mem.fill(start + ALLOC_HDR, 0, usable);
+        }
+        if zero && flush {
+            self.mem.flush(start, b.size() as usize);
+        }
+        let r = init(self.mem.ptr(start + ALLOC_HDR), usable as usize);
+        if r != 0 {
+            self.heap.unreserve(&self.mem, b);
+            set_err(format_args!("constructor failed"));
+            return Err(Error(libc::ECANCELED));
+        }
+        Ok(b)
+    }
+
+    /// `pmemobj_xalloc` and friends.
+    pub fn alloc(
+        &self,
+        dest: *mut [u64; 2],
+        size: usize,
+        type_num: u64,
+        zero: bool,
+        flush: bool,
+        init: &mut dyn FnMut(*mut u8, usize) -> i32,
+    ) -> Result<u64, Error> {
+        let b = self.prepare(size, type_num, 0, zero, flush, init)?;
+        let start = b.start();
+        let off = start + ALLOC_HDR;
+        let mut e = Entries::new();
+        e.push(b.entry(true));
+        let logged = !dest.is_null() && self.dest_entries(dest, off, &mut e);
+        if zero {
+            // the zeroed data was flushed with the header: make it durable first
+            self.mem.drain();
+            self.commit(None, e.as_slice());
+        } else {
+            let mut bytes = [0u8; 16];
+            bytes[..8].copy_from_slice(&self.mem.read(start).to_le_bytes());
+            bytes[8..].copy_from_slice(&type_num.to_le_bytes());
+            self.commit(Some(&ulog::HeaderCopy { off: start, bytes }), e.as_slice());
+        }
+        if !dest.is_null() && !logged {
+            // SAFETY: the caller passed a writable PMEMoid outside the pool.
+            unsafe { *dest = [self.uuid_lo, off] };
+        }
+        Ok(off)
+    }
+
+    /// `pmemobj_free`: `dest` holds the id and is cleared atomically with the free.
+    pub fn free(&self, dest: *mut [u64; 2], off: u64) {
+        self.heap.ensure_scanned(&self.mem);
+        let Some(b) = self.heap.block_of(&self.mem, off) else {
+            set_err(format_args!("invalid object id (offset {off:#x}) passed to free"));
+            return;
+        };
+        let mut e = Entries::new();
+        e.push(b.entry(false));
+        let logged = self.dest_entries(dest, 0, &mut e);
+        self.commit(None, e.as_slice());
+        if !logged {
+            // SAFETY: the caller passed a writable PMEMoid outside the pool.
+            unsafe { *dest = [0, 0] };
+        }
+        self.heap.release(&self.mem, b);
+    }
+
+    pub fn usable_size(&self, off: u64) -> usize {
+        self.heap
+            .block_of(&self.mem, off)
+            .map(|b| (b.size() - ALLOC_HDR) as usize)
+            .unwrap_or(0)
+    }
+
+    pub fn type_num(&self, off: u64) -> u64 {
+        if off < HEAP_OFFSET + ALLOC_HDR || off as usize + 8 > self.mem.len || off % 8 != 0 {
+            return 0;
+        }
+        self.mem.read(off - 8)
+    }
+
+    /// `pmemobj_realloc`: new block, copy, then swap blocks and the id in one redo.
+    pub fn realloc(&self, dest: *mut [u64; 2], size: usize, type_num: u64, zero: bool) -> Result<(), Error> {
+        // SAFETY: the caller passed a valid PMEMoid pointer.
+        let [_, old] = unsafe { *dest };
+        if old == 0 {
+            if size == 0 {
+                return Ok(());
+            }
+            return self.alloc(dest, size, type_num, zero, true, &mut |_, _| 0).map(|_| ());
+        }
+        if size == 0 {
+            self.free(dest, old);
+            return Ok(());
+        }
+        self.heap.ensure_scanned(&self.mem);
+        let Some(ob) = self.heap.block_of(&self.mem, old) else {
+            set_err(format_args!("invalid object id passed to realloc"));
+            return Err(Error(libc::EINVAL));
+        };
+        let old_usable = (ob.size() - ALLOC_HDR) as usize;
+        if size <= old_usable && self.type_num(old) == type_num {
+            return Ok(());
+        }
+        let src = self.mem.ptr(old);
+        let nb = self.prepare(size, type_num, 0, false, true, &mut |p, usable| {
+            let n = old_usable.min(usable);
+            // SAFETY: both blocks are live, distinct pool blocks of at least n bytes.
+            unsafe { std::ptr::copy_nonoverlapping(src, p, n) };
+            if zero && usable > n {
+                // SAFETY: the rest of the new block.
+                unsafe { std::ptr::write_bytes(p.add(n), 0, usable - n) };
+            }
+            0
+        })?;
+        let noff = nb.start() + ALLOC_HDR;
+        self.mem.persist(nb.start(), nb.size() as usize);
+        let mut e = Entries::new();
+        e.push(nb.entry(true));
+        e.push(ob.entry(false));
+        let logged = self.dest_entries(dest, noff, &mut e);
+        self.commit(None, e.as_slice());
+        if !logged {
+            // SAFETY: caller's PMEMoid.
+            unsafe { *dest = [self.uuid_lo, noff] };
+        }
+        self.heap.release(&self.mem, ob);
         Ok(())
     }
 
-    fn split(&self, sh: &mut Shared, c: usize, cs: u64) -> Option<u64> {
-        let c2 = (c + 1..self.classes.len()).find(|&k| sh.heads[k] != NIL)?;
-        let u = sh.heads[c2];
-        sh.heads[c2] = self.link(u);
-        let m = self.block_units(u, self.max_units);
-        if m > cs {
-            self.starts.set(u + cs);
-            self.emit(sh, u + cs, m - cs);
-        }
-        Some(u)
+    pub fn root_size(&self) -> u64 {
+        self.mem.read(P_ROOT_SIZE as u64)
     }
 
-    /// Puts the free block `[u, u + len)` into the shared pool (its start bit is set).
-    fn emit(&self, sh: &mut Shared, u: u64, len: u64) {
-        if len > self.max_units {
-            sh.large.push((u, len));
-            sh.large_units += len;
-        } else {
-            let k = self.classes.floor(len);
-            self.set_link(u, sh.heads[k]);
-            sh.heads[k] = u;
+    /// `pmemobj_root_construct`.
+    pub fn root(&self, size: usize, init: Option<&mut dyn FnMut(*mut u8, usize) -> i32>) -> Result<u64, Error> {
+        let _g = self.root_lock.lock().unwrap();
+        let cur = self.mem.read(P_ROOT_OFFSET as u64);
+        let cur_size = self.root_size() as usize;
+        if size == 0 && cur == 0 {
+            set_err(format_args!("requested size cannot equals zero"));
+            return Err(Error(libc::EINVAL));
         }
+        if size > MAX_ALLOC_SIZE {
+            set_err(format_args!("requested size too large"));
+            return Err(Error(libc::ENOMEM));
+        }
+        if cur != 0 && size <= cur_size {
+            return Ok(cur);
+        }
+        self.heap.ensure_scanned(&self.mem);
+        let ob = if cur != 0 { self.heap.block_of(&self.mem, cur) } else { None };
+        let src = self.mem.ptr(cur);
+        let mut init = init;
+        let nb = self.prepare(size, 0, HDR_FLAG_INTERNAL, true, true, &mut |p, usable| {
+            if cur != 0 {
+                // SAFETY: the old root is a live block of cur_size bytes, distinct from p.
+                unsafe { std::ptr::copy_nonoverlapping(src, p, cur_size.min(usable)) };
+            }
+            match init.as_mut() {
+                Some(f) => f(p, usable),
+                None => 0,
+            }
+        })?;
+        let noff = nb.start() + ALLOC_HDR;
+        self.mem.persist(nb.start(), nb.size() as usize);
+        let mut e = vec![
+            nb.entry(true),
+            Entry { off: P_ROOT_OFFSET as u64, op: ULOG_OP_SET, val: noff },
+            Entry { off: P_ROOT_SIZE as u64, op: ULOG_OP_SET, val: size as u64 },
+        ];
+        if let Some(ob) = ob {
+            e.push(ob.entry(false));
+        }
+        self.commit(None, &e);
+        if let Some(ob) = ob {
+            self.heap.release(&self.mem, ob);
+        }
+        Ok(noff)
     }
 
-    /// `Free`.
-    #[inline]
-    pub fn free(self: &Arc<Inner>, p: *mut u8) {
-        if p.is_null() {
-            return;
-        }
-        let off = (p as u64).wrapping_sub(self.data as u64);
-        let u = off >> self.shift;
-        if p < self.data || u >= self.units || off & ((1 << self.shift) - 1) != 0 {
-            return bad_free(p, "not a block of this allocator");
-        }
-        // Two words hold the block's start bit and, for any block of up to 64 units, the
-        // next block's: no loop and no data-dependent branch on the common path.
-        let w = self.starts.pair(u);
-        let b = u & 63;
-        if w & (1 << b) == 0 {
-            return bad_free(p, "not the start of a block");
-        }
-        let above = w >> (b + 1);
-        let m = if above != 0 {
-            above.trailing_zeros() as u64 + 1
-        } else {
-            let next_word = (u | 63) + 65;
-            let end = self.units.min(u + self.max_units + 1);
-            if next_word >= end {
-                end - u
-            } else {
-                self.starts.next_set(next_word, end) - u
-            }
-        };
-        if m > self.max_units {
-            return bad_free(p, "not an allocated block");
-        }
-        match self.slot() {
-            Some(s) => {
-                // SAFETY: `slot()` gave this thread slot `s`; no other cache reference is live.
-                let cache = unsafe { self.cache(s) };
-                let k = self.classes.floor(m);
-                // The stash is bounded by itself; only list blocks count towards a spill.
-                if let Some(n) = cache.stash_len.get_mut(k) {
-                    if (*n as usize) < STASH {
-                        cache.stash[k][*n as usize] = u;
-                        *n += 1;
-                        return;
-                    }
-                }
-                cache.cached += self.classes.size(k);
-                let h = cache.heads[k];
-                self.set_link(u, h);
-                if h == NIL {
-                    cache.tails[k] = u;
-                }
-                cache.heads[k] = u;
-                if cache.cached > self.spill_units {
-                    self.spill(cache);
-                }
-            }
-            None => self.push_pending(u, u, m),
-        }
+    pub fn first(&self) -> u64 {
+        heap::next_object(&self.mem, self.heap.heap_size, 0).unwrap_or(0)
     }
 
-    /// Hands a chain `head ..= tail` of free blocks to the pending stack.
-    fn push_pending(&self, head: u64, tail: u64, units: u64) {
-        let mut old = self.pending.load(Ordering::Relaxed);
-        loop {
-            self.set_link(tail, old);
-            match self.pending.compare_exchange_weak(
-                old,
-                head,
-                Ordering::Release,
-                Ordering::Relaxed,
-            ) {
-                Ok(_) => break,
-                Err(now) => old = now,
-            }
+    pub fn next(&self, off: u64) -> u64 {
+        if off < HEAP_OFFSET + ALLOC_HDR {
+            return 0;
         }
-        self.pending_units.fetch_add(units, Ordering::Relaxed);
-    }
-
-    /// Hands all of a thread's cached blocks to the pending stack.
-    fn spill(&self, cache: &mut Cache) {
-        let mut head = NIL;
-        let mut tail = NIL;
-        let mut units = cache.cached;
-        for k in 0..cache.stash_len.len() {
-            units += cache.stash_len[k] as u64 * self.classes.size(k);
-            for i in 0..cache.stash_len[k] as usize {
-                let u = cache.stash[k][i];
-                self.set_link(u, head);
-                if tail == NIL {
-                    tail = u;
-                }
-                head = u;
-            }
-            cache.stash_len[k] = 0;
-        }
-        for k in 0..cache.heads.len() {
-            let h = cache.heads[k];
-            if h == NIL {
-                continue;
-            }
-            self.set_link(cache.tails[k], head);
-            if tail == NIL {
-                tail = cache.tails[k];
-            }
-            head = h;
-            cache.heads[k] = NIL;
-            cache.tails[k] = NIL;
-        }
-        if head != NIL {
-            self.push_pending(head, tail, units);
-        }
-        cache.cached = 0;
-    }
-
-    /// Gives back everything slot `s` holds and frees the slot.
-    fn release_slot(&self, s: usize) {
-        // SAFETY: called by the slot's thread (Release or its exit), the only cache user.
-        let cache = unsafe { self.cache(s) };
-        self.spill(cache);
-        if cache.end > cache.cur {
-            self.push_pending(cache.cur, cache.cur, cache.end - cache.cur);
-        }
-        cache.cur = 0;
-        cache.end = 0;
-        self.slots[s].used.store(false, Ordering::Release);
-    }
-
-    /// `Release()`: the calling thread gives back its cached space and its slot.
-    pub fn release_thread(&self) {
-        let s = TLS
-            .try_with(|t| {
-                let mut e = t.entries.borrow_mut();
-                let i = e.iter().position(|x| x.0 == self.id)?;
-                let (_, s, _) = e.swap_remove(i);
-                if tls::last().0 == self.id {
-                    tls::set_last(0, 0);
-                }
-                Some(s)
-            })
-            .ok()
-            .flatten();
-        if let Some(s) = s {
-            self.release_slot(s);
-        }
-    }
-
-    /// Moves the pending stack into the shared pool, merging every run of adjacent shared
-    /// free blocks into one.
-    fn merge(&self, sh: &mut Shared) {
-        self.merges.fetch_add(1, Ordering::Relaxed);
-        let mut u = self.pending.swap(NIL, Ordering::Acquire);
-        self.pending_units.store(0, Ordering::Relaxed);
-        while u != NIL {
-            self.frees.set(u);
-            u = self.link(u);
-        }
-        for k in 0..sh.heads.len() {
-            let mut u = sh.heads[k];
-            while u != NIL {
-                self.frees.set(u);
-                u = self.link(u);
-            }
-            sh.heads[k] = NIL;
-        }
-        for (s, _) in sh.large.drain(..) {
-            self.frees.set(s);
-        }
-        sh.large_units = 0;
-        let mut pos = 0;
-        loop {
-            let f = self.frees.next_set(pos, self.units);
-            if f == self.units {
-                break;
-            }
-            self.frees.clear(f);
-            let mut end = self.starts.next_set(f + 1, self.units);
-            while end < self.units && self.frees.test(end) {
-                self.frees.clear(end);
-                self.starts.clear(end);
-                end = self.starts.next_set(end + 1, self.units);
-            }
-            self.emit(sh, f, end - f);
-            pos = end;
-        }
-    }
-
-    /// Byte offset in the pool file of `p`, or `NIL`.
-    pub fn addr2offset(&self, p: *const u8) -> u64 {
-        let off = (p as u64).wrapping_sub(self.base as u64);
-        if p.is_null() || off >= self.pool_size {
-            NIL
-        } else {
-            off
-        }
-    }
-
-    /// Address of byte `off` of the pool file, or null.
-    pub fn offset2addr(&self, off: u64) -> *mut u8 {
-        if off >= self.pool_size {
-            std::ptr::null_mut()
-        } else {
-            // SAFETY: off < pool_size <= map_len: inside the mapping.
-            unsafe { self.base.add(off as usize) }
-        }
-    }
-
-    /// Start of the mapping.
-    pub fn base(&self) -> *mut u8 {
-        self.base
-    }
-
-    /// Current figures (walks the shared lists under the mutex).
-    pub fn stats(&self) -> Stats {
-        let unit = 1u64 << self.shift;
-        let sh = lock(&self.shared);
-        let mut shared_free = 0;
-        let mut largest = 0;
-        for &h in &sh.heads {
-            let mut u = h;
-            while u != NIL {
-                let m = self.block_units(u, self.max_units);
-                shared_free += m;
-                largest = largest.max(m);
-                u = self.link(u);
-            }
-        }
-        for &(_, len) in &sh.large {
-            shared_free += len;
-            largest = largest.max(len);
-        }
-        let mut threads = 0;
-        let mut dram = std::mem::size_of::<Inner>() as u64
-            + (sh.heads.capacity() * 8 + sh.large.capacity() * 16 + sh.reserved.capacity() * 8)
-                as u64
-            + (self.slots.len() * std::mem::size_of::<Slot>()) as u64
-            + (self.classes.len() * 8) as u64;
-        for s in self.slots.iter() {
-            if s.used.load(Ordering::Relaxed) {
-                threads += 1;
-            }
-        }
-        // Per-thread list heads and tails, made when a slot is first claimed.
-        let stash = self.stash_classes * (STASH * 8 + 1);
-        dram += self.lists_made.load(Ordering::Relaxed) * (self.classes.len() * 16 + stash) as u64;
-        Stats {
-            pool_size: self.pool_size,
-            data_size: self.units * unit,
-            metadata_size: self.data_off,
-            dram_size: dram,
-            shared_free: shared_free * unit,
-            largest_free: largest * unit,
-            pending_free: self.pending_units.load(Ordering::Relaxed) * unit,
-            merges: self.merges.load(Ordering::Relaxed),
-            bg_merges: self.bg_merges.load(Ordering::Relaxed),
-            threads,
-            is_pmem: self.is_pmem,
-        }
+        heap::next_object(&self.mem, self.heap.heap_size, off - ALLOC_HDR).unwrap_or(0)
     }
 }
 
-impl Drop for Inner {
+struct LaneGuard<'a> {
+    pool: &'a Pool,
+    idx: usize,
+}
+
+impl Drop for LaneGuard<'_> {
     fn drop(&mut self) {
-        os::unmap(self.base, self.map_len);
+        self.pool.lanes[self.idx].store(false, Ordering::Release);
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Up to six redo entries, on the stack.
+struct Entries {
+    e: [Entry; 6],
+    n: usize,
+}
 
-    fn pool(name: &str, size: u64, c: Config) -> (Arc<Inner>, PathBuf) {
-        let dir = std::env::temp_dir().join(format!("pma-unit-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let p = dir.join(name);
-        (Inner::create(&p, size, 4, false, &c).unwrap(), p)
+impl Entries {
+    fn new() -> Entries {
+        Entries { e: [Entry { off: 0, op: 0, val: 0 }; 6], n: 0 }
     }
-
-    fn cfg(unit: u32, max: u64, seg: u64) -> Config {
-        Config {
-            bg_thread_interval: 1.0,
-            allocation_unit: unit,
-            max_allocation_size: max,
-            segment_size: seg,
-        }
+    fn push(&mut self, x: Entry) {
+        self.e[self.n] = x;
+        self.n += 1;
     }
-
-    fn unit_of(a: &Inner, p: *mut u8) -> u64 {
-        (p as u64 - a.data as u64) >> a.shift
-    }
-
-    #[test]
-    fn sizes_come_from_the_start_map() {
-        let (a, path) = pool("sizes", 4 << 20, cfg(64, 4096, 1 << 20));
-        let p1 = a.allocate(64);
-        let p2 = a.allocate(65);
-        let p3 = a.allocate(4096);
-        assert_eq!(p2 as u64 - p1 as u64, 64);
-        assert_eq!(p3 as u64 - p2 as u64, 128);
-        assert_eq!(a.block_units(unit_of(&a, p1), a.max_units), 1);
-        assert_eq!(a.block_units(unit_of(&a, p2), a.max_units), 2);
-        assert_eq!(a.block_units(unit_of(&a, p3), a.max_units), 64);
-        // a freed block is reused for the same class
-        a.free(p2);
-        assert_eq!(a.allocate(100), p2);
-        drop(a);
-        std::fs::remove_file(path).unwrap();
-    }
-
-    #[test]
-    fn merge_joins_neighbours_and_keeps_owned_blocks_apart() {
-        let (a, path) = pool("merge", 8 << 20, cfg(64, 4096, 1 << 20));
-        let v: Vec<*mut u8> = (0..1000).map(|_| a.allocate(256)).collect();
-        assert!(v.iter().all(|p| !p.is_null()));
-        // free all but block 500, hand everything back and merge
-        for (i, &p) in v.iter().enumerate() {
-            if i != 500 {
-                a.free(p);
-            }
-        }
-        a.release_thread();
-        {
-            let mut sh = lock(&a.shared);
-            a.merge(&mut sh);
-        }
-        let s = a.stats();
-        assert_eq!(s.pending_free, 0);
-        assert_eq!(s.shared_free, s.data_size - 256);
-        // block 500 splits the space in two; the larger part is everything after it
-        let after = s.data_size - (unit_of(&a, v[501]) << a.shift);
-        assert_eq!(s.largest_free, after);
-        // the kept block still has its size
-        assert_eq!(a.block_units(unit_of(&a, v[500]), a.max_units), 4);
-        a.free(v[500]);
-        a.release_thread();
-        {
-            let mut sh = lock(&a.shared);
-            a.merge(&mut sh);
-        }
-        let s = a.stats();
-        assert_eq!(s.shared_free, s.data_size);
-        assert_eq!(s.largest_free, s.data_size);
-        drop(a);
-        std::fs::remove_file(path).unwrap();
-    }
-
-    #[test]
-    fn larger_shared_blocks_are_split() {
-        // One segment only: once it is gone, requests must come from split shared blocks.
-        let (a, path) = pool("split", 1 << 20, cfg(64, 64 << 10, 1 << 20));
-        let mut v = Vec::new();
-        loop {
-            let p = a.allocate(64 << 10);
-            if p.is_null() {
-                break;
-            }
-            v.push(p);
-        }
-        assert!(v.len() >= 14);
-        // use up what is left with smaller blocks
-        while !a.allocate(4096).is_null() {}
-        a.free(v[3]);
-        a.release_thread();
-        {
-            let mut sh = lock(&a.shared);
-            a.merge(&mut sh);
-        }
-        // 1024 units went back; 16 blocks of 64 units come out of them
-        let small: Vec<*mut u8> = (0..16).map(|_| a.allocate(4096)).collect();
-        for &p in &small {
-            assert!(p >= v[3] && p < v[4], "{p:p} outside the freed block");
-        }
-        drop(a);
-        std::fs::remove_file(path).unwrap();
-    }
-
-    #[test]
-    fn validation_messages() {
-        assert!(validate(1 << 20, 1, &cfg(64, 4096, 1 << 20)).is_ok());
-        assert!(validate(1 << 20, 1, &cfg(24, 4096, 1 << 20))
-            .unwrap_err()
-            .contains("allocation_unit"));
-        assert!(validate(1 << 20, 1, &cfg(64, 4096, 1000))
-            .unwrap_err()
-            .contains("segment_size"));
-        assert!(validate(1 << 20, 1, &cfg(64, 2 << 20, 1 << 20))
-            .unwrap_err()
-            .contains("max_allocation_size"));
-        assert!(validate(1 << 19, 1, &cfg(64, 4096, 1 << 20))
-            .unwrap_err()
-            .contains("segment"));
-        assert!(validate(1 << 20, 0, &cfg(64, 4096, 1 << 20))
-            .unwrap_err()
-            .contains("max_access_threads"));
+    fn as_slice(&self) -> &[Entry] {
+        &self.e[..self.n]
     }
 }
