@@ -105,6 +105,7 @@ pub struct Heap {
     pub heap_size: u64,
     /// class index by (need - 1) / 16, for needs up to the largest unit
     by_need: Vec<u8>,
+    scanned: std::sync::atomic::AtomicBool,
 }
 
 pub enum AllocError {
@@ -135,6 +136,7 @@ impl Heap {
             nzones: max_zone(heap_size),
             heap_size,
             by_need,
+            scanned: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -148,11 +150,19 @@ impl Heap {
 
     /// Reads the heap and fills the free lists (once, on first use).
     pub fn ensure_scanned(&self, m: &Mem) {
+        if self.scanned.load(std::sync::atomic::Ordering::Acquire) {
+            return;
+        }
         let mut ch = self.chunks.lock().unwrap();
         if ch.scanned {
             return;
         }
         ch.scanned = true;
+        self.scan_zones(m, &mut ch);
+        self.scanned.store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    fn scan_zones(&self, m: &Mem, ch: &mut Chunks) {
         for z in 0..self.nzones {
             let zh = m.read(zone_off(z));
             if zh as u32 != ZONE_MAGIC {

@@ -67,6 +67,28 @@ impl Mem {
         // SAFETY: the target range is inside the mapping (checked).
         unsafe { std::ptr::write_bytes(self.base.add(off as usize), c, len as usize) };
     }
+    /// Writes whole cache lines and starts their write-back: streaming stores on
+    /// persistent memory (no flush needed), ordinary stores plus flush elsewhere.
+    pub fn write_lines(&self, off: u64, src: &[u8]) {
+        self.check(off, src.len());
+        match self.media {
+            Media::Pmem => {
+                // SAFETY: the target range is inside the mapping (checked), `src` is ours.
+                unsafe {
+                    persist::copy::memmove(
+                        self.base.add(off as usize),
+                        src.as_ptr(),
+                        src.len(),
+                        persist::PMEM_F_MEM_NONTEMPORAL | persist::PMEM_F_MEM_NODRAIN,
+                    )
+                }
+            }
+            _ => {
+                self.copy_in(off, src);
+                self.flush(off, src.len());
+            }
+        }
+    }
     pub fn ptr(&self, off: u64) -> *mut u8 {
         self.base.wrapping_add(off as usize)
     }
@@ -90,6 +112,8 @@ pub struct Pool {
     pub uuid_lo: u64,
     pub heap: Heap,
     lanes: Vec<AtomicBool>,
+    /// Lanes whose log clearing is flushed but not yet fenced (one bit per lane).
+    dirty: Vec<AtomicU64>,
     root_lock: Mutex<()>,
     pub user_data: AtomicPtr<libc::c_void>,
     fd: Mutex<Option<os::Fd>>,
@@ -105,40 +129,49 @@ pub static GENERATION: AtomicUsize = AtomicUsize::new(1);
 thread_local! {
     static CACHE: std::cell::RefCell<(usize, Vec<Arc<Pool>>)> = const { std::cell::RefCell::new((0, Vec::new())) };
     static LANE_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
+    static OLD: std::cell::RefCell<Vec<Arc<Pool>>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 static NEXT_LANE: AtomicUsize = AtomicUsize::new(0);
 
-fn with_cache<R>(f: impl FnOnce(&[Arc<Pool>]) -> R) -> R {
+/// A pool found in the registry. The per-thread cache holds a strong reference until the
+/// second registry change this thread sees after the lookup, and programs must not use
+/// a pool they closed, so the reference stays valid for the call that looked it up.
+pub type PoolRef = &'static Pool;
+
+fn find(f: impl Fn(&Pool) -> bool) -> Option<PoolRef> {
     CACHE.with(|c| {
-        let mut c = c.borrow_mut();
         let g = GENERATION.load(Ordering::Acquire);
-        if c.0 != g {
-            c.1 = POOLS.read().unwrap().clone();
+        let stale = c.borrow().0 != g;
+        if stale {
+            let fresh = POOLS.read().unwrap().clone();
+            let mut c = c.borrow_mut();
+            // the previous entries stay alive one more round for references in use
+            let old = std::mem::replace(&mut c.1, fresh);
+            OLD.with(|o| *o.borrow_mut() = old);
             c.0 = g;
         }
-        f(&c.1)
+        let c = c.borrow();
+        let p = c.1.iter().find(|p| f(p))?;
+        // SAFETY: see `PoolRef`; the Arc in the cache keeps the pool alive.
+        Some(unsafe { &*Arc::as_ptr(p) })
     })
 }
 
 /// The pool whose mapping starts at `base`.
-pub fn by_base(base: *const u8) -> Option<Arc<Pool>> {
-    with_cache(|v| v.iter().find(|p| p.mem.base as *const u8 == base).cloned())
+pub fn by_base(base: *const u8) -> Option<PoolRef> {
+    find(|p| p.mem.base as *const u8 == base)
 }
 /// The pool holding address `addr`.
-pub fn by_ptr(addr: *const u8) -> Option<Arc<Pool>> {
+pub fn by_ptr(addr: *const u8) -> Option<PoolRef> {
     let a = addr as usize;
-    with_cache(|v| {
-        v.iter()
-            .find(|p| a >= p.mem.base as usize && a < p.mem.base as usize + p.mem.len)
-            .cloned()
-    })
+    find(|p| a >= p.mem.base as usize && a < p.mem.base as usize + p.mem.len)
 }
 /// The pool with pool id `uuid_lo`.
-pub fn by_uuid(uuid_lo: u64) -> Option<Arc<Pool>> {
+pub fn by_uuid(uuid_lo: u64) -> Option<PoolRef> {
     if uuid_lo == 0 {
         return None;
     }
-    with_cache(|v| v.iter().find(|p| p.uuid_lo == uuid_lo).cloned())
+    find(|p| p.uuid_lo == uuid_lo)
 }
 
 fn register(p: Arc<Pool>) {
@@ -158,8 +191,8 @@ pub fn close(base: *const u8) -> bool {
     GENERATION.fetch_add(1, Ordering::AcqRel);
     crate::bump_cache_invalidate();
     if p.mapped {
+        p.settle();
         if matches!(p.mem.media, Media::Msync(_)) {
-            p.mem.drain();
             let _ = os::msync(p.mem.base, p.mem.len);
         }
         // SAFETY: the pool is out of the registry; programs must not use a closed pool.
@@ -570,6 +603,7 @@ impl Pool {
             uuid_lo: uuid_lo_of(&hdr),
             heap: Heap::new(heap_size),
             lanes: (0..NLANES).map(|_| AtomicBool::new(false)).collect(),
+            dirty: (0..NLANES / 64).map(|_| AtomicU64::new(0)).collect(),
             root_lock: Mutex::new(()),
             user_data: AtomicPtr::new(std::ptr::null_mut()),
             mem,
@@ -638,8 +672,38 @@ impl Pool {
 
     fn commit(&self, hdr: Option<&ulog::HeaderCopy>, entries: &[Entry]) {
         let lane = self.lane();
+        // other lanes' logs cleared without a fence: flush their headers so that our
+        // fence makes the clearing durable before any of our entries can be
+        self.flush_dirty_lanes(lane.idx);
         let log = LANES_OFFSET + lane.idx as u64 * LANE_SIZE + LANE_EXTERNAL.0;
-        ulog::redo(&self.mem, log, LANE_EXTERNAL.1, hdr, entries);
+        let lazy = !matches!(self.mem.media, Media::Pmem);
+        if ulog::redo(&self.mem, log, LANE_EXTERNAL.1, hdr, entries, lazy) {
+            // before the lane or any block of this operation is handed on
+            self.dirty[lane.idx / 64].fetch_or(1 << (lane.idx % 64), Ordering::Release);
+        }
+    }
+
+    fn flush_dirty_lanes(&self, mine: usize) {
+        for (w, d) in self.dirty.iter().enumerate() {
+            let mut v = d.load(Ordering::Acquire);
+            if w == mine / 64 {
+                v &= !(1 << (mine % 64));
+            }
+            while v != 0 {
+                let b = v.trailing_zeros() as usize;
+                v &= v - 1;
+                if d.fetch_and(!(1 << b), Ordering::AcqRel) & (1 << b) != 0 {
+                    let l = (w * 64 + b) as u64;
+                    self.mem.flush(LANES_OFFSET + l * LANE_SIZE + LANE_EXTERNAL.0, 64);
+                }
+            }
+        }
+    }
+
+    /// Makes every cleared log header durable (before unmapping).
+    pub fn settle(&self) {
+        self.flush_dirty_lanes(usize::MAX);
+        self.mem.drain();
     }
 
     /// Reserves and initialises a block; the caller commits it.

@@ -53,9 +53,17 @@ pub struct HeaderCopy {
 /// Makes `entries` (and the optional header copy) happen atomically with respect to
 /// crashes, using the redo log at `log`, owned by the caller (its lane). Everything the
 /// caller flushed before is durable before any entry takes effect.
-pub fn redo(m: &Mem, log: u64, cap: u64, hdr: Option<&HeaderCopy>, entries: &[Entry]) {
+///
+/// With `lazy`, the log is cleared with ordinary stores that are flushed but not fenced: the entries
+/// are durable when this returns, and replaying them again is harmless until another
+/// operation changes the same words. The caller's next fence, or another thread's flush
+/// of this log's header before its own fence (see `Pool::commit`), makes the clearing
+/// durable first. Returns whether the log was used and awaits that fence. (On
+/// persistent memory the log is written with streaming stores, which another thread's
+/// flush cannot push out, so there the clearing is fenced at once.)
+pub fn redo(m: &Mem, log: u64, cap: u64, hdr: Option<&HeaderCopy>, entries: &[Entry], lazy: bool) -> bool {
     if entries.is_empty() {
-        return;
+        return false;
     }
     if entries.len() == 1 {
         // a single aligned 8-byte store is atomic already; the fence first makes the
@@ -67,7 +75,7 @@ pub fn redo(m: &Mem, log: u64, cap: u64, hdr: Option<&HeaderCopy>, entries: &[En
         apply(m, &entries[0]);
         m.flush(entries[0].off, 8);
         m.drain();
-        return;
+        return false;
     }
     let hbytes = if hdr.is_some() { 64 } else { 0 };
     let nbytes = hbytes + entries.len() as u64 * 16;
@@ -93,8 +101,7 @@ pub fn redo(m: &Mem, log: u64, cap: u64, hdr: Option<&HeaderCopy>, entries: &[En
     buf[24..32].copy_from_slice(&gen.to_le_bytes());
     let csum = checksum(&buf[..(64 + nbytes) as usize], 0, usize::MAX);
     buf[0..8].copy_from_slice(&csum.to_le_bytes());
-    m.copy_in(log, &buf[..(64 + stored) as usize]);
-    m.flush(log, (64 + stored) as usize);
+    m.write_lines(log, &buf[..(64 + stored) as usize]);
     m.drain();
     if let Some(h) = hdr {
         m.copy_in(h.off, &h.bytes);
@@ -105,16 +112,24 @@ pub fn redo(m: &Mem, log: u64, cap: u64, hdr: Option<&HeaderCopy>, entries: &[En
     }
     flush_targets(m, entries);
     m.drain();
-    clobber(m, log);
-}
-
-/// Clears a log header (capacity 0: nothing to replay).
-fn clobber(m: &Mem, log: u64) {
+    if !lazy {
+        clobber(m, log);
+        return false;
+    }
     let next = m.read(log + 8);
     for w in 0..8 {
         m.write(log + w * 8, if w == 1 { next } else { 0 });
     }
-    m.persist(log, 64);
+    m.flush(log, 64);
+    true
+}
+
+/// Clears a log header (capacity 0: nothing to replay).
+fn clobber(m: &Mem, log: u64) {
+    let mut h = [0u8; 64];
+    h[8..16].copy_from_slice(&m.read(log + 8).to_le_bytes());
+    m.write_lines(log, &h);
+    m.drain();
 }
 
 /// Size of a redo log entry as stored; `None` for an entry that ends the log.
