@@ -64,16 +64,28 @@ impl Block {
         match *self {
             Block::Run { word, mask, .. } => {
                 if alloc {
-                    Entry { off: word, op: ULOG_OP_OR, val: mask }
+                    Entry {
+                        off: word,
+                        op: ULOG_OP_OR,
+                        val: mask,
+                    }
                 } else {
-                    Entry { off: word, op: ULOG_OP_AND, val: !mask }
+                    Entry {
+                        off: word,
+                        op: ULOG_OP_AND,
+                        val: !mask,
+                    }
                 }
             }
             Block::Huge { z, c, n, flags } => Entry {
                 off: chdr_off(z, c),
                 op: ULOG_OP_SET,
                 val: chunk_hdr(
-                    if alloc { CHUNK_TYPE_USED } else { CHUNK_TYPE_FREE },
+                    if alloc {
+                        CHUNK_TYPE_USED
+                    } else {
+                        CHUNK_TYPE_FREE
+                    },
                     flags | CHUNK_FLAG_COMPACT_HEADER,
                     n,
                 ),
@@ -126,7 +138,10 @@ impl Heap {
             by_need.push(ci as u8);
         }
         Heap {
-            lists: classes.iter().map(|_| Mutex::new(FreeList::default())).collect(),
+            lists: classes
+                .iter()
+                .map(|_| Mutex::new(FreeList::default()))
+                .collect(),
             classes,
             chunks: Mutex::new(Chunks {
                 free: BTreeMap::new(),
@@ -159,7 +174,8 @@ impl Heap {
         }
         ch.scanned = true;
         self.scan_zones(m, &mut ch);
-        self.scanned.store(true, std::sync::atomic::Ordering::Release);
+        self.scanned
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     fn scan_zones(&self, m: &Mem, ch: &mut Chunks) {
@@ -206,7 +222,9 @@ impl Heap {
         if flags & CHUNK_FLAG_COMPACT_HEADER == 0 || bsize < 32 || flags & CHUNK_FLAG_ALIGNED != 0 {
             return; // header kinds we do not allocate from
         }
-        let Some(ci) = self.class_for_unit_at_most(bsize) else { return };
+        let Some(ci) = self.class_for_unit_at_most(bsize) else {
+            return;
+        };
         let b = run_bitmap(hdr_size_idx(h), flags, bsize);
         let data = base + RUN_HDR + b.size;
         let mut fl = self.lists[ci].lock().unwrap();
@@ -260,10 +278,18 @@ impl Heap {
             }
             let (z, c) = self.take_chunks(m, n as u32).ok_or(AllocError::NoMem)?;
             if n > 1 {
-                m.write(chdr_off(z, c + n as u32 - 1), chunk_hdr(CHUNK_TYPE_FOOTER, 0, n as u32));
+                m.write(
+                    chdr_off(z, c + n as u32 - 1),
+                    chunk_hdr(CHUNK_TYPE_FOOTER, 0, n as u32),
+                );
                 m.flush(chdr_off(z, c + n as u32 - 1), 8);
             }
-            Ok(Block::Huge { z, c, n: n as u32, flags: CHUNK_FLAG_COMPACT_HEADER })
+            Ok(Block::Huge {
+                z,
+                c,
+                n: n as u32,
+                flags: CHUNK_FLAG_COMPACT_HEADER,
+            })
         }
     }
 
@@ -304,7 +330,9 @@ impl Heap {
     /// Makes a new run for class `ci` from free chunks and lists its blocks.
     fn new_run(&self, m: &Mem, ci: usize) -> bool {
         let cl = self.classes[ci];
-        let Some((z, c)) = self.take_chunks(m, cl.size_idx) else { return false };
+        let Some((z, c)) = self.take_chunks(m, cl.size_idx) else {
+            return false;
+        };
         let base = chunk_off(z, c);
         let b = cl.bitmap;
         m.write(base, cl.unit);
@@ -327,7 +355,10 @@ impl Heap {
             m.flush(chdr_off(z, c + 1), 8 * (cl.size_idx as usize - 1));
         }
         m.drain();
-        m.write(chdr_off(z, c), chunk_hdr(CHUNK_TYPE_RUN, RUN_FLAGS, cl.size_idx));
+        m.write(
+            chdr_off(z, c),
+            chunk_hdr(CHUNK_TYPE_RUN, RUN_FLAGS, cl.size_idx),
+        );
         m.persist(chdr_off(z, c), 8);
         let data = base + RUN_HDR + b.size;
         let mut fl = self.lists[ci].lock().unwrap();
@@ -367,7 +398,10 @@ impl Heap {
 
     /// Finds the allocated block an object offset belongs to (None: not an object).
     pub fn block_of(&self, m: &Mem, off: u64) -> Option<Block> {
-        if off < HEAP_OFFSET + ALLOC_HDR || off % 16 != 0 || off >= HEAP_OFFSET + self.heap_size {
+        if off < HEAP_OFFSET + ALLOC_HDR
+            || !off.is_multiple_of(16)
+            || off >= HEAP_OFFSET + self.heap_size
+        {
             return None;
         }
         let start = off - ALLOC_HDR;
@@ -385,7 +419,12 @@ impl Heap {
                 if chunk_off(z, c) != start || hdr_flags(h) & CHUNK_FLAG_COMPACT_HEADER == 0 {
                     return None;
                 }
-                Some(Block::Huge { z, c, n: hdr_size_idx(h), flags: hdr_flags(h) })
+                Some(Block::Huge {
+                    z,
+                    c,
+                    n: hdr_size_idx(h),
+                    flags: hdr_flags(h),
+                })
             }
             CHUNK_TYPE_RUN => {
                 if hdr_flags(h) & CHUNK_FLAG_COMPACT_HEADER == 0 {
@@ -398,20 +437,31 @@ impl Heap {
                 }
                 let b = run_bitmap(hdr_size_idx(h), hdr_flags(h), bsize);
                 let data = base + RUN_HDR + b.size;
-                if start < data || (start - data) % bsize != 0 {
+                if start < data || !(start - data).is_multiple_of(bsize) {
                     return None;
                 }
                 let idx = (start - data) / bsize;
                 if idx >= b.nbits as u64 {
                     return None;
                 }
-                let units = (m.read(start) & ((1 << ALLOC_HDR_FLAGS_SHIFT) - 1)).div_ceil(bsize).clamp(1, 64);
+                let units = (m.read(start) & ((1 << ALLOC_HDR_FLAGS_SHIFT) - 1))
+                    .div_ceil(bsize)
+                    .clamp(1, 64);
                 let word = base + RUN_HDR + (idx / 64) * 8;
-                let mask = if units >= 64 { u64::MAX } else { ((1u64 << units) - 1) << (idx % 64) };
+                let mask = if units >= 64 {
+                    u64::MAX
+                } else {
+                    ((1u64 << units) - 1) << (idx % 64)
+                };
                 if m.read(word) & mask != mask {
                     return None; // not allocated
                 }
-                Some(Block::Run { start, bsize: bsize * units, word, mask })
+                Some(Block::Run {
+                    start,
+                    bsize: bsize * units,
+                    word,
+                    mask,
+                })
             }
             _ => None,
         }
@@ -420,10 +470,14 @@ impl Heap {
     /// Returns a block to the free lists after its free has committed.
     pub fn release(&self, m: &Mem, b: Block) {
         match b {
-            Block::Run { start, bsize, mask, .. } => {
+            Block::Run {
+                start, bsize, mask, ..
+            } => {
                 let units = mask.count_ones() as u64;
                 let unit = bsize / units;
-                let Some(ci) = self.class_for_unit_at_most(unit) else { return };
+                let Some(ci) = self.class_for_unit_at_most(unit) else {
+                    return;
+                };
                 let mut fl = self.lists[ci].lock().unwrap();
                 for u in 0..units {
                     if unit == self.classes[ci].unit {

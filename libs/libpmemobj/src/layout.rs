@@ -202,8 +202,7 @@ pub fn run_bitmap(size_idx: u32, flags: u16, unit: u64) -> RunBitmap {
         }
     } else {
         let size = 8 * 38;
-        let nbits = ((RUN_DEFAULT_SIZE + (size_idx as u64 - 1) * CHUNKSIZE) / unit)
-            .min(38 * 64)
+        let nbits = ((RUN_DEFAULT_SIZE + (size_idx as u64 - 1) * CHUNKSIZE) / unit).min(38 * 64)
             - u64::from(flags & CHUNK_FLAG_ALIGNED != 0);
         let unused = 38 * 64 - nbits;
         RunBitmap {
@@ -273,7 +272,7 @@ fn find_or_create(cl: &mut Vec<Class>, mut n: u64, mk: &dyn Fn(u64, u32) -> Clas
         if c.size_idx < req_idx {
             continue;
         }
-        if n % c.unit == 0 && n / c.unit <= 8 {
+        if n.is_multiple_of(c.unit) && n / c.unit <= 8 {
             return;
         }
     }
@@ -290,7 +289,7 @@ fn find_or_create(cl: &mut Vec<Class>, mut n: u64, mk: &dyn Fn(u64, u32) -> Clas
         }
     }
     for c in cl.iter() {
-        if (n / c.unit <= 8 && n % c.unit == 0) || c.unit == n {
+        if (n / c.unit <= 8 && n.is_multiple_of(c.unit)) || c.unit == n {
             return;
         }
     }
@@ -305,7 +304,13 @@ mod tests {
     fn classes_include_the_ones_pmdk_makes() {
         let cl = default_classes();
         // (unit, chunks) of runs PMDK 1.12 made in a pool it created
-        for (unit, size_idx) in [(128u64, 1u32), (320, 1), (832, 1), (51776, 16), (135296, 16)] {
+        for (unit, size_idx) in [
+            (128u64, 1u32),
+            (320, 1),
+            (832, 1),
+            (51776, 16),
+            (135296, 16),
+        ] {
             assert!(
                 cl.iter().any(|c| c.unit == unit && c.size_idx == size_idx),
                 "no class of {unit} x {size_idx}"

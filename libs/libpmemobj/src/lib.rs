@@ -37,7 +37,10 @@ pub struct PMEMoid {
     pub off: u64,
 }
 
-const OID_NULL: PMEMoid = PMEMoid { pool_uuid_lo: 0, off: 0 };
+const OID_NULL: PMEMoid = PMEMoid {
+    pool_uuid_lo: 0,
+    off: 0,
+};
 
 pub type Constr = Option<unsafe extern "C" fn(*mut c_void, *mut c_void, *mut c_void) -> c_int>;
 
@@ -160,10 +163,16 @@ pub extern "C" fn pmemobj_root_construct(
             return OID_NULL;
         };
         let mut f = constr_fn(pop, constructor, arg);
-        let init: Option<&mut dyn FnMut(*mut u8, usize) -> i32> =
-            if constructor.is_some() { Some(&mut f) } else { None };
+        let init: Option<&mut dyn FnMut(*mut u8, usize) -> i32> = if constructor.is_some() {
+            Some(&mut f)
+        } else {
+            None
+        };
         match p.root(size, init) {
-            Ok(off) => PMEMoid { pool_uuid_lo: p.uuid_lo, off },
+            Ok(off) => PMEMoid {
+                pool_uuid_lo: p.uuid_lo,
+                off,
+            },
             Err(e) => {
                 set_errno(e.0);
                 OID_NULL
@@ -179,7 +188,11 @@ pub extern "C" fn pmemobj_root(pop: *mut c_void, size: usize) -> PMEMoid {
 
 #[no_mangle]
 pub extern "C" fn pmemobj_root_size(pop: *mut c_void) -> usize {
-    boundary(0, || pool::by_base(pop as *const u8).map(|p| p.root_size() as usize).unwrap_or(0))
+    boundary(0, || {
+        pool::by_base(pop as *const u8)
+            .map(|p| p.root_size() as usize)
+            .unwrap_or(0)
+    })
 }
 
 #[no_mangle]
@@ -233,11 +246,15 @@ pub extern "C" fn pmemobj_errormsg() -> *const c_char {
 pub extern "C" fn pmemobj_check_version(major: c_uint, minor: c_uint) -> *const c_char {
     boundary(std::ptr::null(), || {
         if major != 2 {
-            set_err(format_args!("libpmemobj major version mismatch (need {major}, found 2)"));
+            set_err(format_args!(
+                "libpmemobj major version mismatch (need {major}, found 2)"
+            ));
             return error::errormsg();
         }
         if minor > 4 {
-            set_err(format_args!("libpmemobj minor version mismatch (need {minor}, found 4)"));
+            set_err(format_args!(
+                "libpmemobj minor version mismatch (need {minor}, found 4)"
+            ));
             return error::errormsg();
         }
         std::ptr::null()
@@ -264,7 +281,17 @@ fn do_alloc(
         set_errno(libc::EINVAL);
         return -1;
     };
-    match p.alloc(oidp as *mut [u64; 2], size, type_num, flags & 1 != 0, flags & 2 == 0, init) {
+    // SAFETY: `oidp` is NULL or the caller's PMEMoid, as the C API requires.
+    match unsafe {
+        p.alloc(
+            oidp as *mut [u64; 2],
+            size,
+            type_num,
+            flags & 1 != 0,
+            flags & 2 == 0,
+            init,
+        )
+    } {
         Ok(_) => 0,
         Err(e) => {
             set_errno(e.0);
@@ -302,11 +329,22 @@ pub extern "C" fn pmemobj_alloc(
 }
 
 #[no_mangle]
-pub extern "C" fn pmemobj_zalloc(pop: *mut c_void, oidp: *mut PMEMoid, size: usize, type_num: u64) -> c_int {
+pub extern "C" fn pmemobj_zalloc(
+    pop: *mut c_void,
+    oidp: *mut PMEMoid,
+    size: usize,
+    type_num: u64,
+) -> c_int {
     pmemobj_xalloc(pop, oidp, size, type_num, 1, None, std::ptr::null_mut())
 }
 
-fn do_realloc(pop: *mut c_void, oidp: *mut PMEMoid, size: usize, type_num: u64, zero: bool) -> c_int {
+fn do_realloc(
+    pop: *mut c_void,
+    oidp: *mut PMEMoid,
+    size: usize,
+    type_num: u64,
+    zero: bool,
+) -> c_int {
     boundary(-1, || {
         if oidp.is_null() {
             set_err(format_args!("NULL object id pointer"));
@@ -325,7 +363,8 @@ fn do_realloc(pop: *mut c_void, oidp: *mut PMEMoid, size: usize, type_num: u64, 
             set_errno(libc::EINVAL);
             return -1;
         }
-        match p.realloc(oidp as *mut [u64; 2], size, type_num, zero) {
+        // SAFETY: non-NULL PMEMoid of this pool (checked above).
+        match unsafe { p.realloc(oidp as *mut [u64; 2], size, type_num, zero) } {
             Ok(()) => 0,
             Err(e) => {
                 set_errno(e.0);
@@ -336,16 +375,32 @@ fn do_realloc(pop: *mut c_void, oidp: *mut PMEMoid, size: usize, type_num: u64, 
 }
 
 #[no_mangle]
-pub extern "C" fn pmemobj_realloc(pop: *mut c_void, oidp: *mut PMEMoid, size: usize, type_num: u64) -> c_int {
+pub extern "C" fn pmemobj_realloc(
+    pop: *mut c_void,
+    oidp: *mut PMEMoid,
+    size: usize,
+    type_num: u64,
+) -> c_int {
     do_realloc(pop, oidp, size, type_num, false)
 }
 
 #[no_mangle]
-pub extern "C" fn pmemobj_zrealloc(pop: *mut c_void, oidp: *mut PMEMoid, size: usize, type_num: u64) -> c_int {
+pub extern "C" fn pmemobj_zrealloc(
+    pop: *mut c_void,
+    oidp: *mut PMEMoid,
+    size: usize,
+    type_num: u64,
+) -> c_int {
     do_realloc(pop, oidp, size, type_num, true)
 }
 
-fn dup_bytes(pop: *mut c_void, oidp: *mut PMEMoid, src: *const u8, len: usize, type_num: u64) -> c_int {
+fn dup_bytes(
+    pop: *mut c_void,
+    oidp: *mut PMEMoid,
+    src: *const u8,
+    len: usize,
+    type_num: u64,
+) -> c_int {
     let persist_pool = pool::by_base(pop as *const u8);
     let mut init = |p: *mut u8, _: usize| {
         // SAFETY: the new block holds at least len bytes; src is the caller's string.
@@ -401,7 +456,7 @@ pub unsafe extern "C" fn pmemobj_wcsdup(
 }
 
 #[no_mangle]
-pub extern "C" fn pmemobj_free(oidp: *mut PMEMoid) {
+pub unsafe extern "C" fn pmemobj_free(oidp: *mut PMEMoid) {
     boundary((), || {
         if oidp.is_null() {
             return;
@@ -412,7 +467,8 @@ pub extern "C" fn pmemobj_free(oidp: *mut PMEMoid) {
             return;
         }
         match pool::by_uuid(oid.pool_uuid_lo) {
-            Some(p) => p.free(oidp as *mut [u64; 2], oid.off),
+            // SAFETY: non-NULL PMEMoid from the caller.
+            Some(p) => unsafe { p.free(oidp as *mut [u64; 2], oid.off) },
             None => set_err(format_args!("pmemobj_free: object id of no open pool")),
         }
     })
@@ -424,7 +480,9 @@ pub extern "C" fn pmemobj_alloc_usable_size(oid: PMEMoid) -> usize {
         if oid.off == 0 {
             return 0;
         }
-        pool::by_uuid(oid.pool_uuid_lo).map(|p| p.usable_size(oid.off)).unwrap_or(0)
+        pool::by_uuid(oid.pool_uuid_lo)
+            .map(|p| p.usable_size(oid.off))
+            .unwrap_or(0)
     })
 }
 
@@ -434,7 +492,9 @@ pub extern "C" fn pmemobj_type_num(oid: PMEMoid) -> u64 {
         if oid.off == 0 {
             return 0;
         }
-        pool::by_uuid(oid.pool_uuid_lo).map(|p| p.type_num(oid.off)).unwrap_or(0)
+        pool::by_uuid(oid.pool_uuid_lo)
+            .map(|p| p.type_num(oid.off))
+            .unwrap_or(0)
     })
 }
 
@@ -443,7 +503,10 @@ pub extern "C" fn pmemobj_first(pop: *mut c_void) -> PMEMoid {
     boundary(OID_NULL, || match pool::by_base(pop as *const u8) {
         Some(p) => match p.first() {
             0 => OID_NULL,
-            off => PMEMoid { pool_uuid_lo: p.uuid_lo, off },
+            off => PMEMoid {
+                pool_uuid_lo: p.uuid_lo,
+                off,
+            },
         },
         None => OID_NULL,
     })
@@ -458,7 +521,10 @@ pub extern "C" fn pmemobj_next(oid: PMEMoid) -> PMEMoid {
         match pool::by_uuid(oid.pool_uuid_lo) {
             Some(p) => match p.next(oid.off) {
                 0 => OID_NULL,
-                off => PMEMoid { pool_uuid_lo: p.uuid_lo, off },
+                off => PMEMoid {
+                    pool_uuid_lo: p.uuid_lo,
+                    off,
+                },
             },
             None => OID_NULL,
         }
@@ -483,7 +549,12 @@ pub extern "C" fn pmemobj_persist(pop: *mut c_void, addr: *const c_void, len: us
 }
 
 #[no_mangle]
-pub extern "C" fn pmemobj_xpersist(pop: *mut c_void, addr: *const c_void, len: usize, flags: c_uint) -> c_int {
+pub extern "C" fn pmemobj_xpersist(
+    pop: *mut c_void,
+    addr: *const c_void,
+    len: usize,
+    flags: c_uint,
+) -> c_int {
     if flags & !(1u32 << 31) != 0 {
         set_err(format_args!("invalid flags {flags:#x}"));
         set_errno(libc::EINVAL);
@@ -502,7 +573,12 @@ pub extern "C" fn pmemobj_flush(pop: *mut c_void, addr: *const c_void, len: usiz
 }
 
 #[no_mangle]
-pub extern "C" fn pmemobj_xflush(pop: *mut c_void, addr: *const c_void, len: usize, flags: c_uint) -> c_int {
+pub extern "C" fn pmemobj_xflush(
+    pop: *mut c_void,
+    addr: *const c_void,
+    len: usize,
+    flags: c_uint,
+) -> c_int {
     if flags & !(1u32 << 31) != 0 {
         set_err(format_args!("invalid flags {flags:#x}"));
         set_errno(libc::EINVAL);
@@ -517,7 +593,14 @@ pub extern "C" fn pmemobj_drain(pop: *mut c_void) {
     boundary((), || with_media(pop, |m| m.drain()))
 }
 
-fn copy_op(pop: *mut c_void, dst: *mut c_void, len: usize, flags: c_uint, pm: impl FnOnce(), plain: impl FnOnce()) -> *mut c_void {
+fn copy_op(
+    pop: *mut c_void,
+    dst: *mut c_void,
+    len: usize,
+    flags: c_uint,
+    pm: impl FnOnce(),
+    plain: impl FnOnce(),
+) -> *mut c_void {
     boundary(dst, || {
         with_media(pop, |m| match m {
             media::Media::Pmem => pm(),
@@ -569,7 +652,13 @@ pub unsafe extern "C" fn pmemobj_memcpy(
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn pmemobj_memset(pop: *mut c_void, dst: *mut c_void, c: c_int, len: usize, flags: c_uint) -> *mut c_void {
+pub unsafe extern "C" fn pmemobj_memset(
+    pop: *mut c_void,
+    dst: *mut c_void,
+    c: c_int,
+    len: usize,
+    flags: c_uint,
+) -> *mut c_void {
     copy_op(
         pop,
         dst,
@@ -583,13 +672,23 @@ pub unsafe extern "C" fn pmemobj_memset(pop: *mut c_void, dst: *mut c_void, c: c
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn pmemobj_memcpy_persist(pop: *mut c_void, dst: *mut c_void, src: *const c_void, len: usize) -> *mut c_void {
+pub unsafe extern "C" fn pmemobj_memcpy_persist(
+    pop: *mut c_void,
+    dst: *mut c_void,
+    src: *const c_void,
+    len: usize,
+) -> *mut c_void {
     // SAFETY: forwarded caller guarantees.
     unsafe { pmemobj_memmove(pop, dst, src, len, 0) }
 }
 
 #[no_mangle]
-pub unsafe extern "C" fn pmemobj_memset_persist(pop: *mut c_void, dst: *mut c_void, c: c_int, len: usize) -> *mut c_void {
+pub unsafe extern "C" fn pmemobj_memset_persist(
+    pop: *mut c_void,
+    dst: *mut c_void,
+    c: c_int,
+    len: usize,
+) -> *mut c_void {
     // SAFETY: forwarded caller guarantees.
     unsafe { pmemobj_memset(pop, dst, c, len, 0) }
 }

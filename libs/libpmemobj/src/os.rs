@@ -5,7 +5,9 @@
 use std::ffi::CStr;
 
 fn errno() -> i32 {
-    std::io::Error::last_os_error().raw_os_error().unwrap_or(libc::EIO)
+    std::io::Error::last_os_error()
+        .raw_os_error()
+        .unwrap_or(libc::EIO)
 }
 
 /// An open file descriptor, closed on drop.
@@ -21,7 +23,13 @@ impl Drop for Fd {
 /// Opens `path` read-write. `create` adds O_CREAT|O_EXCL with `mode`.
 /// Post: a descriptor owned by the returned value, or errno.
 pub fn open(path: &CStr, create: bool, mode: u32) -> Result<Fd, i32> {
-    let flags = libc::O_RDWR | libc::O_CLOEXEC | if create { libc::O_CREAT | libc::O_EXCL } else { 0 };
+    let flags = libc::O_RDWR
+        | libc::O_CLOEXEC
+        | if create {
+            libc::O_CREAT | libc::O_EXCL
+        } else {
+            0
+        };
     // SAFETY: `path` is a valid NUL-terminated string for the duration of the call.
     let fd = unsafe { libc::open(path.as_ptr(), flags, mode as libc::c_uint) };
     if fd < 0 {
@@ -45,7 +53,11 @@ pub fn open_ro(path: &CStr) -> Result<Fd, i32> {
 /// Takes an exclusive (or shared) advisory lock without waiting; EWOULDBLOCK when another
 /// open description holds it. The lock lives as long as the descriptor.
 pub fn flock(fd: &Fd, exclusive: bool) -> Result<(), i32> {
-    let op = if exclusive { libc::LOCK_EX } else { libc::LOCK_SH } | libc::LOCK_NB;
+    let op = if exclusive {
+        libc::LOCK_EX
+    } else {
+        libc::LOCK_SH
+    } | libc::LOCK_NB;
     // SAFETY: plain syscall on a descriptor we own.
     if unsafe { libc::flock(fd.0, op) } != 0 {
         Err(errno())
@@ -62,7 +74,10 @@ pub fn fstat(fd: &Fd) -> Result<(bool, u64), i32> {
     if unsafe { libc::fstat(fd.0, &mut st) } != 0 {
         return Err(errno());
     }
-    Ok((st.st_mode & libc::S_IFMT == libc::S_IFREG, st.st_size as u64))
+    Ok((
+        st.st_mode & libc::S_IFMT == libc::S_IFREG,
+        st.st_size as u64,
+    ))
 }
 
 /// Gives the file `len` bytes of allocated blocks (ENOSPC on a full file system, EFBIG

@@ -27,7 +27,10 @@ unsafe impl Sync for Mem {}
 
 impl Mem {
     fn word(&self, off: u64) -> &AtomicU64 {
-        assert!(off % 8 == 0 && off as usize + 8 <= self.len, "pool offset {off:#x} out of range");
+        assert!(
+            off.is_multiple_of(8) && off as usize + 8 <= self.len,
+            "pool offset {off:#x} out of range"
+        );
         // SAFETY: the offset is 8-aligned and inside the mapping (checked above); the
         // mapping outlives `self`.
         unsafe { AtomicU64::from_ptr(self.base.add(off as usize) as *mut u64) }
@@ -46,7 +49,9 @@ impl Mem {
     }
     fn check(&self, off: u64, len: usize) {
         assert!(
-            (off as usize).checked_add(len).is_some_and(|e| e <= self.len),
+            (off as usize)
+                .checked_add(len)
+                .is_some_and(|e| e <= self.len),
             "pool range {off:#x}+{len} out of range"
         );
     }
@@ -159,7 +164,7 @@ fn find(f: impl Fn(&Pool) -> bool) -> Option<PoolRef> {
 
 /// The pool whose mapping starts at `base`.
 pub fn by_base(base: *const u8) -> Option<PoolRef> {
-    find(|p| p.mem.base as *const u8 == base)
+    find(|p| std::ptr::eq(p.mem.base, base))
 }
 /// The pool holding address `addr`.
 pub fn by_ptr(addr: *const u8) -> Option<PoolRef> {
@@ -183,7 +188,7 @@ fn register(p: Arc<Pool>) {
 pub fn close(base: *const u8) -> bool {
     let p = {
         let mut v = POOLS.write().unwrap();
-        let Some(i) = v.iter().position(|p| p.mem.base as *const u8 == base) else {
+        let Some(i) = v.iter().position(|p| std::ptr::eq(p.mem.base, base)) else {
             return false;
         };
         v.swap_remove(i)
@@ -306,7 +311,12 @@ fn os_err(errno: i32, what: &str, path: &CStr) -> Error {
     Error(errno)
 }
 
-pub fn create(path: &CStr, layout: Option<&CStr>, size: usize, mode: u32) -> Result<Arc<Pool>, Error> {
+pub fn create(
+    path: &CStr,
+    layout: Option<&CStr>,
+    size: usize,
+    mode: u32,
+) -> Result<Arc<Pool>, Error> {
     let lay = layout.map(|l| l.to_bytes()).unwrap_or(b"");
     if lay.len() >= MAX_LAYOUT {
         set_err(format_args!("Layout too long"));
@@ -367,11 +377,18 @@ pub fn create(path: &CStr, layout: Option<&CStr>, size: usize, mode: u32) -> Res
         Ok(v) => v,
         Err(e) => return Err(fail(os_err(e, "mmap", path), &fd)),
     };
-    let mem = Mem { base, len: size, media: media_for(sync, base) };
+    let mem = Mem {
+        base,
+        len: size,
+        media: media_for(sync, base),
+    };
     if !created && mem.bytes(0, POOL_HDR_SIZE).iter().any(|&b| b != 0) {
         // SAFETY: mapping made above, not shared with anyone yet.
         unsafe { os::unmap(base, size) };
-        set_err(format_args!("\"{}\" already holds data (a pool header)", path_str(path)));
+        set_err(format_args!(
+            "\"{}\" already holds data (a pool header)",
+            path_str(path)
+        ));
         return Err(Error(libc::EEXIST));
     }
     format(&mem, lay);
@@ -387,7 +404,11 @@ fn validate(m: &Mem, layout: Option<&CStr>) -> Result<(), Error> {
         Error(libc::EINVAL)
     };
     if m.len < 2 << 20 {
-        return Err(einval(format_args!("size {} smaller than {}", m.len, 2 << 20)));
+        return Err(einval(format_args!(
+            "size {} smaller than {}",
+            m.len,
+            2 << 20
+        )));
     }
     let hdr = m.bytes(0, POOL_HDR_SIZE);
     let major = u32::from_le_bytes(hdr[H_MAJOR..H_MAJOR + 4].try_into().unwrap());
@@ -395,7 +416,11 @@ fn validate(m: &Mem, layout: Option<&CStr>) -> Result<(), Error> {
         return Err(einval(format_args!("invalid major version (0)")));
     }
     let incompat = u32::from_le_bytes(hdr[H_FEATURES + 4..H_FEATURES + 8].try_into().unwrap());
-    let end = if incompat & 0x2 != 0 { HDR_CSUM_END } else { HDR_CHECKSUM_OFF };
+    let end = if incompat & 0x2 != 0 {
+        HDR_CSUM_END
+    } else {
+        HDR_CHECKSUM_OFF
+    };
     let c = checksum(&hdr, HDR_CHECKSUM_OFF, end);
     if c != u64::from_le_bytes(hdr[HDR_CHECKSUM_OFF..].try_into().unwrap()) {
         return Err(einval(format_args!("invalid checksum of pool header")));
@@ -411,17 +436,24 @@ fn validate(m: &Mem, layout: Option<&CStr>) -> Result<(), Error> {
     }
     let compat = u32::from_le_bytes(hdr[H_FEATURES..H_FEATURES + 4].try_into().unwrap());
     if incompat & !FEAT_INCOMPAT_KNOWN != 0 || compat & !FEAT_COMPAT_KNOWN != 0 {
-        return Err(einval(format_args!("unsafe to continue due to unknown incompat features")));
+        return Err(einval(format_args!(
+            "unsafe to continue due to unknown incompat features"
+        )));
     }
     if hdr[H_ARCH + 8..H_ARCH + 16] != ARCH_FLAGS[8..] {
         return Err(einval(format_args!("wrong architecture flags")));
     }
     let d = m.bytes(DESC_OFF as u64, DESC_SIZE);
-    if checksum(&d, DESC_SIZE - 8, usize::MAX) != u64::from_le_bytes(d[DESC_SIZE - 8..].try_into().unwrap()) {
+    if checksum(&d, DESC_SIZE - 8, usize::MAX)
+        != u64::from_le_bytes(d[DESC_SIZE - 8..].try_into().unwrap())
+    {
         return Err(einval(format_args!("invalid checksum of pool descriptor")));
     }
     let stored_layout = &d[..MAX_LAYOUT];
-    let stored_layout = &stored_layout[..stored_layout.iter().position(|&b| b == 0).unwrap_or(MAX_LAYOUT)];
+    let stored_layout = &stored_layout[..stored_layout
+        .iter()
+        .position(|&b| b == 0)
+        .unwrap_or(MAX_LAYOUT)];
     if let Some(l) = layout {
         if l.to_bytes() != stored_layout {
             return Err(einval(format_args!(
@@ -497,7 +529,11 @@ pub fn open(path: &CStr, layout: Option<&CStr>) -> Result<Arc<Pool>, Error> {
     }
     let len = len as usize & !4095;
     let (base, sync) = os::map(&fd, len, true).map_err(|e| os_err(e, "mmap", path))?;
-    let mem = Mem { base, len, media: media_for(sync, base) };
+    let mem = Mem {
+        base,
+        len,
+        media: media_for(sync, base),
+    };
     if let Err(e) = validate(&mem, layout) {
         // SAFETY: our own fresh mapping, not published.
         unsafe { os::unmap(base, len) };
@@ -520,7 +556,11 @@ pub fn check(path: &CStr, layout: Option<&CStr>) -> Result<bool, Error> {
     let len = len as usize & !4095;
     let base = crate::os::map_private(&fd, len).map_err(|e| os_err(e, "mmap", path))?;
     let hook: Arc<dyn crate::media::Hook> = Arc::new(NoPersist);
-    let mem = Mem { base, len, media: Media::Hook(hook) };
+    let mem = Mem {
+        base,
+        len,
+        media: Media::Hook(hook),
+    };
     let r = match validate(&mem, layout) {
         Err(e) => Err(e),
         Ok(()) => {
@@ -556,7 +596,9 @@ pub fn consistent(m: &Mem) -> bool {
             let h = m.read(heap::chdr_off(z, c));
             let (t, f, s) = (hdr_type(h), hdr_flags(h), hdr_size_idx(h));
             if s == 0 || c + s > zs || f & !CHUNK_FLAGS_ALL != 0 {
-                set_err(format_args!("heap: invalid chunk header in zone {z} chunk {c}"));
+                set_err(format_args!(
+                    "heap: invalid chunk header in zone {z} chunk {c}"
+                ));
                 return false;
             }
             match t {
@@ -566,26 +608,35 @@ pub fn consistent(m: &Mem) -> bool {
                     if f & CHUNK_FLAG_COMPACT_HEADER != 0
                         && (hv & ((1 << ALLOC_HDR_FLAGS_SHIFT) - 1)) > s as u64 * CHUNKSIZE
                     {
-                        set_err(format_args!("heap: object larger than its chunks at zone {z} chunk {c}"));
+                        set_err(format_args!(
+                            "heap: object larger than its chunks at zone {z} chunk {c}"
+                        ));
                         return false;
                     }
                 }
                 CHUNK_TYPE_RUN => {
                     let bs = m.read(heap::chunk_off(z, c));
                     if bs == 0 || bs > run_content_size(s) {
-                        set_err(format_args!("heap: invalid run block size in zone {z} chunk {c}"));
+                        set_err(format_args!(
+                            "heap: invalid run block size in zone {z} chunk {c}"
+                        ));
                         return false;
                     }
                     for i in 1..s {
                         let d = m.read(heap::chdr_off(z, c + i));
                         if hdr_type(d) != CHUNK_TYPE_RUN_DATA || hdr_size_idx(d) != i {
-                            set_err(format_args!("heap: broken run data chunk in zone {z} chunk {}", c + i));
+                            set_err(format_args!(
+                                "heap: broken run data chunk in zone {z} chunk {}",
+                                c + i
+                            ));
                             return false;
                         }
                     }
                 }
                 _ => {
-                    set_err(format_args!("heap: invalid chunk type {t} in zone {z} chunk {c}"));
+                    set_err(format_args!(
+                        "heap: invalid chunk type {t} in zone {z} chunk {c}"
+                    ));
                     return false;
                 }
             }
@@ -627,7 +678,6 @@ impl Pool {
         Pool::boot(mem, None)
     }
 
-
     fn lane(&self) -> LaneGuard<'_> {
         let n = self.lanes.len();
         let mut i = LANE_HINT.with(|h| {
@@ -651,7 +701,7 @@ impl Pool {
     fn in_pool(&self, p: *const u8) -> Option<u64> {
         let a = p as usize;
         let b = self.mem.base as usize;
-        if a >= b && a + 16 <= b + self.mem.len && a % 8 == 0 {
+        if a >= b && a + 16 <= b + self.mem.len && a.is_multiple_of(8) {
             Some((a - b) as u64)
         } else {
             None
@@ -662,8 +712,16 @@ impl Pool {
     fn dest_entries(&self, dest: *mut [u64; 2], off: u64, out: &mut Entries) -> bool {
         if let Some(d) = self.in_pool(dest as *const u8) {
             let uuid = if off == 0 { 0 } else { self.uuid_lo };
-            out.push(Entry { off: d + 8, op: ULOG_OP_SET, val: off });
-            out.push(Entry { off: d, op: ULOG_OP_SET, val: uuid });
+            out.push(Entry {
+                off: d + 8,
+                op: ULOG_OP_SET,
+                val: off,
+            });
+            out.push(Entry {
+                off: d,
+                op: ULOG_OP_SET,
+                val: uuid,
+            });
             true
         } else {
             false
@@ -694,7 +752,8 @@ impl Pool {
                 v &= v - 1;
                 if d.fetch_and(!(1 << b), Ordering::AcqRel) & (1 << b) != 0 {
                     let l = (w * 64 + b) as u64;
-                    self.mem.flush(LANES_OFFSET + l * LANE_SIZE + LANE_EXTERNAL.0, 64);
+                    self.mem
+                        .flush(LANES_OFFSET + l * LANE_SIZE + LANE_EXTERNAL.0, 64);
                 }
             }
         }
@@ -726,13 +785,19 @@ impl Pool {
         }
         self.heap.ensure_scanned(&self.mem);
         let need = size as u64 + ALLOC_HDR;
-        let b = self.heap.reserve(&self.mem, need).map_err(|AllocError::NoMem| {
-            set_err(format_args!("out of memory: no free block for {size} bytes"));
-            Error(libc::ENOMEM)
-        })?;
+        let b = self
+            .heap
+            .reserve(&self.mem, need)
+            .map_err(|AllocError::NoMem| {
+                set_err(format_args!(
+                    "out of memory: no free block for {size} bytes"
+                ));
+                Error(libc::ENOMEM)
+            })?;
         let start = b.start();
         let usable = b.size() - ALLOC_HDR;
-        self.mem.write(start, b.size() | hflags << ALLOC_HDR_FLAGS_SHIFT);
+        self.mem
+            .write(start, b.size() | hflags << ALLOC_HDR_FLAGS_SHIFT);
         self.mem.write(start + 8, type_num);
         if zero {
             self.mem.fill(start + ALLOC_HDR, 0, usable);
@@ -750,7 +815,10 @@ impl Pool {
     }
 
     /// `pmemobj_xalloc` and friends.
-    pub fn alloc(
+    ///
+    /// # Safety
+    /// `dest` is NULL or points to a writable PMEMoid (inside or outside the pool).
+    pub unsafe fn alloc(
         &self,
         dest: *mut [u64; 2],
         size: usize,
@@ -783,10 +851,15 @@ impl Pool {
     }
 
     /// `pmemobj_free`: `dest` holds the id and is cleared atomically with the free.
-    pub fn free(&self, dest: *mut [u64; 2], off: u64) {
+    ///
+    /// # Safety
+    /// `dest` points to a writable PMEMoid.
+    pub unsafe fn free(&self, dest: *mut [u64; 2], off: u64) {
         self.heap.ensure_scanned(&self.mem);
         let Some(b) = self.heap.block_of(&self.mem, off) else {
-            set_err(format_args!("invalid object id (offset {off:#x}) passed to free"));
+            set_err(format_args!(
+                "invalid object id (offset {off:#x}) passed to free"
+            ));
             return;
         };
         let mut e = Entries::new();
@@ -808,24 +881,39 @@ impl Pool {
     }
 
     pub fn type_num(&self, off: u64) -> u64 {
-        if off < HEAP_OFFSET + ALLOC_HDR || off as usize + 8 > self.mem.len || off % 8 != 0 {
+        if off < HEAP_OFFSET + ALLOC_HDR
+            || off as usize + 8 > self.mem.len
+            || !off.is_multiple_of(8)
+        {
             return 0;
         }
         self.mem.read(off - 8)
     }
 
     /// `pmemobj_realloc`: new block, copy, then swap blocks and the id in one redo.
-    pub fn realloc(&self, dest: *mut [u64; 2], size: usize, type_num: u64, zero: bool) -> Result<(), Error> {
+    ///
+    /// # Safety
+    /// `dest` points to a writable PMEMoid of this pool.
+    pub unsafe fn realloc(
+        &self,
+        dest: *mut [u64; 2],
+        size: usize,
+        type_num: u64,
+        zero: bool,
+    ) -> Result<(), Error> {
         // SAFETY: the caller passed a valid PMEMoid pointer.
         let [_, old] = unsafe { *dest };
         if old == 0 {
             if size == 0 {
                 return Ok(());
             }
-            return self.alloc(dest, size, type_num, zero, true, &mut |_, _| 0).map(|_| ());
+            // SAFETY: forwarded caller guarantee on `dest`.
+            return unsafe { self.alloc(dest, size, type_num, zero, true, &mut |_, _| 0) }
+                .map(|_| ());
         }
         if size == 0 {
-            self.free(dest, old);
+            // SAFETY: forwarded caller guarantee on `dest`.
+            unsafe { self.free(dest, old) };
             return Ok(());
         }
         self.heap.ensure_scanned(&self.mem);
@@ -868,7 +956,11 @@ impl Pool {
     }
 
     /// `pmemobj_root_construct`.
-    pub fn root(&self, size: usize, init: Option<&mut dyn FnMut(*mut u8, usize) -> i32>) -> Result<u64, Error> {
+    pub fn root(
+        &self,
+        size: usize,
+        init: Option<&mut dyn FnMut(*mut u8, usize) -> i32>,
+    ) -> Result<u64, Error> {
         let _g = self.root_lock.lock().unwrap();
         let cur = self.mem.read(P_ROOT_OFFSET as u64);
         let cur_size = self.root_size() as usize;
@@ -884,7 +976,11 @@ impl Pool {
             return Ok(cur);
         }
         self.heap.ensure_scanned(&self.mem);
-        let ob = if cur != 0 { self.heap.block_of(&self.mem, cur) } else { None };
+        let ob = if cur != 0 {
+            self.heap.block_of(&self.mem, cur)
+        } else {
+            None
+        };
         let src = self.mem.ptr(cur);
         let mut init = init;
         let nb = self.prepare(size, 0, HDR_FLAG_INTERNAL, true, true, &mut |p, usable| {
@@ -901,8 +997,16 @@ impl Pool {
         self.mem.persist(nb.start(), nb.size() as usize);
         let mut e = vec![
             nb.entry(true),
-            Entry { off: P_ROOT_OFFSET as u64, op: ULOG_OP_SET, val: noff },
-            Entry { off: P_ROOT_SIZE as u64, op: ULOG_OP_SET, val: size as u64 },
+            Entry {
+                off: P_ROOT_OFFSET as u64,
+                op: ULOG_OP_SET,
+                val: noff,
+            },
+            Entry {
+                off: P_ROOT_SIZE as u64,
+                op: ULOG_OP_SET,
+                val: size as u64,
+            },
         ];
         if let Some(ob) = ob {
             e.push(ob.entry(false));
@@ -945,7 +1049,14 @@ struct Entries {
 
 impl Entries {
     fn new() -> Entries {
-        Entries { e: [Entry { off: 0, op: 0, val: 0 }; 6], n: 0 }
+        Entries {
+            e: [Entry {
+                off: 0,
+                op: 0,
+                val: 0,
+            }; 6],
+            n: 0,
+        }
     }
     fn push(&mut self, x: Entry) {
         self.e[self.n] = x;

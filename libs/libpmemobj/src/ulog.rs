@@ -61,7 +61,14 @@ pub struct HeaderCopy {
 /// durable first. Returns whether the log was used and awaits that fence. (On
 /// persistent memory the log is written with streaming stores, which another thread's
 /// flush cannot push out, so there the clearing is fenced at once.)
-pub fn redo(m: &Mem, log: u64, cap: u64, hdr: Option<&HeaderCopy>, entries: &[Entry], lazy: bool) -> bool {
+pub fn redo(
+    m: &Mem,
+    log: u64,
+    cap: u64,
+    hdr: Option<&HeaderCopy>,
+    entries: &[Entry],
+    lazy: bool,
+) -> bool {
     if entries.is_empty() {
         return false;
     }
@@ -200,8 +207,15 @@ pub fn recover_redo(m: &Mem, log: u64, limit: u64) -> bool {
                     }
                 }
                 op => {
-                    if target_ok(m, off, 8) && off % 8 == 0 {
-                        apply(m, &Entry { off, op, val: m.read(at + 8) });
+                    if target_ok(m, off, 8) && off.is_multiple_of(8) {
+                        apply(
+                            m,
+                            &Entry {
+                                off,
+                                op,
+                                val: m.read(at + 8),
+                            },
+                        );
                         m.flush(off, 8);
                     }
                 }

@@ -76,21 +76,24 @@ impl Model {
         {
             let pending = self.pending.lock().unwrap();
             for (&l, data) in pending.iter() {
-                if r.next() % 2 == 0 {
+                if r.next().is_multiple_of(2) {
                     img[l * LINE..(l + 1) * LINE].copy_from_slice(data);
                 }
             }
         }
         for l in 0..POOL / LINE {
             let s = l * LINE..(l + 1) * LINE;
-            if img[s.clone()] != cache[s.clone()] && r.next() % 3 == 0 {
+            if img[s.clone()] != cache[s.clone()] && r.next().is_multiple_of(3) {
                 img[s.clone()].copy_from_slice(&cache[s]);
             }
         }
         self.crashes.fetch_add(1, Ordering::Relaxed);
         if let Err(e) = verify(img) {
             self.failures.fetch_add(1, Ordering::Relaxed);
-            eprintln!("crash image {} failed: {e}", self.crashes.load(Ordering::Relaxed));
+            eprintln!(
+                "crash image {} failed: {e}",
+                self.crashes.load(Ordering::Relaxed)
+            );
         }
     }
 }
@@ -143,7 +146,11 @@ fn fnv(b: &[u8]) -> u64 {
 /// Recovers an image and checks the invariants.
 fn verify(mut img: Vec<u8>) -> Result<(), String> {
     let base = img.as_mut_ptr();
-    let mem = Mem { base, len: POOL, media: Media::Hook(Arc::new(Quiet)) };
+    let mem = Mem {
+        base,
+        len: POOL,
+        media: Media::Hook(Arc::new(Quiet)),
+    };
     let p = Pool::from_memory(mem);
     let m = &p.mem;
     if !pool::consistent(m) {
@@ -184,7 +191,9 @@ fn verify(mut img: Vec<u8>) -> Result<(), String> {
         }
         let (magic, slot, size) = (m.read(off), m.read(off + 8), m.read(off + 16));
         if magic != MAGIC || slot != i || size < 32 || size as usize > p.usable_size(off) {
-            return Err(format!("slot {i}: half-made object (magic {magic:#x} size {size})"));
+            return Err(format!(
+                "slot {i}: half-made object (magic {magic:#x} size {size})"
+            ));
         }
         let body = m.bytes(off + 32, size as usize - 32);
         if fnv(&body) != m.read(off + 24) {
@@ -202,7 +211,10 @@ fn verify(mut img: Vec<u8>) -> Result<(), String> {
             // allocated with a NULL destination: must be complete
             None if p.type_num(o) == ORPHAN => {
                 let size = m.read(o + 16);
-                if m.read(o) != MAGIC || size < 32 || fnv(&m.bytes(o + 32, size as usize - 32)) != m.read(o + 24) {
+                if m.read(o) != MAGIC
+                    || size < 32
+                    || fnv(&m.bytes(o + 32, size as usize - 32)) != m.read(o + 24)
+                {
                     return Err(format!("object {o:#x} without destination is half made"));
                 }
             }
@@ -212,18 +224,28 @@ fn verify(mut img: Vec<u8>) -> Result<(), String> {
                     return Err(format!("zeroed object {o:#x} is not zero"));
                 }
             }
-            None => return Err(format!("object {o:#x} (type {}) owned by no slot: leaked", p.type_num(o))),
+            None => {
+                return Err(format!(
+                    "object {o:#x} (type {}) owned by no slot: leaked",
+                    p.type_num(o)
+                ))
+            }
         }
         o = p.next(o);
     }
     if seen != live.len() {
-        return Err(format!("collection has {seen} objects, slots {}", live.len()));
+        return Err(format!(
+            "collection has {seen} objects, slots {}",
+            live.len()
+        ));
     }
     // the allocator works on the recovered pool
     let mut dst = [0u64; 2];
-    p.alloc(&mut dst, 100, 1, true, true, &mut |_, _| 0)
+    // SAFETY: `dst` is a local PMEMoid.
+    unsafe { p.alloc(&mut dst, 100, 1, true, true, &mut |_, _| 0) }
         .map_err(|e| format!("alloc after recovery: errno {}", e.0))?;
-    p.free(&mut dst, dst[1]);
+    // SAFETY: as above.
+    unsafe { p.free(&mut dst, dst[1]) };
     drop(p);
     drop(img);
     Ok(())
@@ -233,7 +255,11 @@ fn run(seed: u64, ops: usize, crash_prob: u64) -> (usize, usize) {
     let cache: &'static mut [u8] = Box::leak(vec![0u8; POOL].into_boxed_slice());
     let base = cache.as_mut_ptr();
     {
-        let mem = Mem { base, len: POOL, media: Media::Hook(Arc::new(Quiet)) };
+        let mem = Mem {
+            base,
+            len: POOL,
+            media: Media::Hook(Arc::new(Quiet)),
+        };
         pool::format(&mem, b"model");
     }
     let model = Arc::new(Model {
@@ -247,7 +273,11 @@ fn run(seed: u64, ops: usize, crash_prob: u64) -> (usize, usize) {
         failures: AtomicUsize::new(0),
         checked_ops: AtomicU64::new(0),
     });
-    let mem = Mem { base, len: POOL, media: Media::Hook(Arc::new(ModelHook(model.clone()))) };
+    let mem = Mem {
+        base,
+        len: POOL,
+        media: Media::Hook(Arc::new(ModelHook(model.clone()))),
+    };
     let p = Pool::from_memory(mem);
     let root = p.root(NSLOTS as usize * 16, None).expect("root");
     let mut r = Rng(seed | 1);
@@ -258,37 +288,72 @@ fn run(seed: u64, ops: usize, crash_prob: u64) -> (usize, usize) {
         let cur = p.mem.read(root + i * 16 + 8);
         let k = r.next();
         if k % 11 == 4 {
-            let _ = p.alloc(std::ptr::null_mut(), 64, ZEROED, true, true, &mut |_, _| 0);
+            // SAFETY: a NULL destination is allowed.
+            let _ = unsafe { p.alloc(std::ptr::null_mut(), 64, ZEROED, true, true, &mut |_, _| 0) };
         } else if cur == 0 && k % 13 == 9 {
-            let _ = p.alloc(dest, 64 + (k % 5000) as usize, 7000 + i, false, true, &mut |_, _| 0);
+            // SAFETY: `dest` is a slot of the root object.
+            let _ = unsafe {
+                p.alloc(
+                    dest,
+                    64 + (k % 5000) as usize,
+                    7000 + i,
+                    false,
+                    true,
+                    &mut |_, _| 0,
+                )
+            };
         } else if cur == 0 && k % 13 == 6 {
-            let _ = p.alloc(dest, 64 + (k % 3000) as usize, 6000 + i, true, true, &mut |_, _| 0);
+            // SAFETY: `dest` is a slot of the root object.
+            let _ = unsafe {
+                p.alloc(
+                    dest,
+                    64 + (k % 3000) as usize,
+                    6000 + i,
+                    true,
+                    true,
+                    &mut |_, _| 0,
+                )
+            };
         } else if cur == 0 {
             let size = sizes[(k % sizes.len() as u64) as usize];
             // some objects only the collection knows (NULL destination, single-store commit)
-            let (dest, ty) = if k % 7 == 3 { (std::ptr::null_mut(), ORPHAN) } else { (dest, 5000 + i) };
+            let (dest, ty) = if k % 7 == 3 {
+                (std::ptr::null_mut(), ORPHAN)
+            } else {
+                (dest, 5000 + i)
+            };
             let mm = &p.mem;
-            let _ = p.alloc(dest, size as usize, ty, false, true, &mut |ptr, _| {
-                let off = ptr as u64 - mm.base as u64;
-                let body: Vec<u8> = (0..size - 32).map(|j| (j as u8).wrapping_mul(k as u8 | 1)).collect();
-                mm.copy_in(off + 32, &body);
-                mm.write(off, MAGIC);
-                mm.write(off + 8, i);
-                mm.write(off + 16, size);
-                mm.write(off + 24, fnv(&body));
-                mm.persist(off, size as usize);
-                0
-            });
-        } else if k % 5 == 0 && p.type_num(cur) < 6000 && p.mem.read(cur + 16) < 100000 {
-            let _ = p.realloc(dest, p.mem.read(cur + 16) as usize * 2, 5000 + i, false);
+            // SAFETY: `dest` is NULL or a slot of the root object.
+            let _ = unsafe {
+                p.alloc(dest, size as usize, ty, false, true, &mut |ptr, _| {
+                    let off = ptr as u64 - mm.base as u64;
+                    let body: Vec<u8> = (0..size - 32)
+                        .map(|j| (j as u8).wrapping_mul(k as u8 | 1))
+                        .collect();
+                    mm.copy_in(off + 32, &body);
+                    mm.write(off, MAGIC);
+                    mm.write(off + 8, i);
+                    mm.write(off + 16, size);
+                    mm.write(off + 24, fnv(&body));
+                    mm.persist(off, size as usize);
+                    0
+                })
+            };
+        } else if k.is_multiple_of(5) && p.type_num(cur) < 6000 && p.mem.read(cur + 16) < 100000 {
+            // SAFETY: `dest` is a slot of the root object.
+            let _ = unsafe { p.realloc(dest, p.mem.read(cur + 16) as usize * 2, 5000 + i, false) };
         } else {
-            p.free(dest, cur);
+            // SAFETY: as above.
+            unsafe { p.free(dest, cur) };
         }
         model.checked_ops.fetch_add(1, Ordering::Relaxed);
     }
     // the final durable state must check too
     model.crash();
-    (model.crashes.load(Ordering::Relaxed), model.failures.load(Ordering::Relaxed))
+    (
+        model.crashes.load(Ordering::Relaxed),
+        model.failures.load(Ordering::Relaxed),
+    )
 }
 
 #[test]
