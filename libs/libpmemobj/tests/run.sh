@@ -143,6 +143,16 @@ build compat "$here/t_compat.c" && {
 		run dropin-write env LD_LIBRARY_PATH="$PMEMOBJ_STAGE/lib" "$bin/compat-pmdk" write "$h"
 		run dropin-verify env LD_LIBRARY_PATH="$PMEMOBJ_STAGE/lib" "$bin/compat-pmdk" verify "$h" 6
 		run dropin-pool-on-pmdk "$bin/compat-pmdk" verify "$h" 7
+		# a PMDK transaction killed half way: our recovery rolls its undo log back
+		if $CC -std=gnu11 -O2 -o "$bin/txcrash-pmdk" "$here/t_txcrash.c" -lpmemobj >"$work/tx.build" 2>&1 &&
+			build txcheck "$here/t_txcheck.c"; then
+			t=$shm/tx.pool
+			"$bin/txcrash-pmdk" prep "$t" && "$bin/txcrash-pmdk" crash "$t"
+			run pmdk-tx-undo-recovered-by-ours "$bin/txcheck" "$t"
+			pmempool_ok pmempool-after-undo-recovery "$t"
+		else
+			fail pmdk-tx-undo-recovered-by-ours "build: $(head -3 "$work/tx.build")"
+		fi
 	else
 		skip compat-pmdk "system libpmemobj / headers not installed"
 	fi
