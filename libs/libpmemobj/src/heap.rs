@@ -376,9 +376,12 @@ impl Heap {
             if let Some(((z, c), s)) = found {
                 ch.free.remove(&(z, c));
                 if s > n {
-                    // the rest stays free; its header lies inside the old extent, so a
-                    // crash before the allocation commits leaves a consistent heap
+                    // The rest stays free and other threads may allocate from it at once,
+                    // so the taken part must stop claiming it on the media before the lock
+                    // goes: first the rest's own header (still inside the old extent, so
+                    // ignored until the next step), then the taken part shrunk to n.
                     write_free_hdr(m, z, c + n, s - n, 0);
+                    write_free_hdr(m, z, c, n, 0);
                     ch.free.insert((z, c + n), s - n);
                 }
                 return Some((z, c));

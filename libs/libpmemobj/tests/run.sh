@@ -201,6 +201,9 @@ build crash "$here/t_crash.c" && {
 	f=$shm/crash.pool
 	PMEM_IS_PMEM_FORCE=1 run crash-sigkill-storm "$bin/crash" storm "$f" "$crash_rounds" 11
 	pmempool_ok pmempool-after-storm "$f"
+	PMEM_IS_PMEM_FORCE=1 run crash-sigkill-storm-2threads "$bin/crash" storm "$shm/crash2.pool" "$crash_rounds" 12 2
+	PMEM_IS_PMEM_FORCE=0 run crash-sigkill-storm-msync-2threads "$bin/crash" storm "$shm/crash3.pool" "$crash_rounds" 13 2
+	pmempool_ok pmempool-after-storm-msync "$shm/crash3.pool"
 	if [ $have_pmdk = 1 ]; then
 		# our interrupted operations, recovered by PMDK
 		i=0

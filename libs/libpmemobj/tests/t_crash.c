@@ -4,11 +4,13 @@
  * size, checksum) and is killed with SIGKILL at a random moment; the pool is then
  * opened (recovery) and checked: every slot is NULL or a complete object, the collection
  * holds exactly the slots' objects (no leak, nothing half made, nothing owned twice).
- *   t_crash storm PATH ROUNDS SEED   create the pool, then ROUNDS kill-and-verify rounds
+ *   t_crash storm PATH ROUNDS SEED [THREADS]   create the pool, then ROUNDS
+ *                                    kill-and-verify rounds (THREADS storming threads)
  *   t_crash kill PATH ROUNDS SEED    the same on an existing pool, without verifying
  *   t_crash verify PATH              verify only (e.g. with the other library)
  */
 #include <libpmemobj.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,16 +71,18 @@ static size_t pick_size(unsigned r)
 	return s[r % (sizeof s / sizeof s[0])];
 }
 
-static void storm(const char *path, unsigned seed)
+struct sarg { PMEMobjpool *pop; unsigned seed; int part, parts; };
+
+static void *storm_thread(void *p)
 {
-	PMEMobjpool *pop = pmemobj_open(path, "crash");
-	if (!pop)
-		_exit(3);
+	struct sarg *a = p;
+	PMEMobjpool *pop = a->pop;
 	struct root *r = pmemobj_direct(pmemobj_root(pop, 0));
-	srand(seed);
+	unsigned st = a->seed;
 	for (;;) {
-		int i = rand() % NSLOTS;
-		unsigned k = (unsigned)rand();
+		/* each thread owns the slots i with i % parts == part */
+		int i = (int)(rand_r(&st) % (NSLOTS / a->parts)) * a->parts + a->part;
+		unsigned k = (unsigned)rand_r(&st);
 		if (OID_IS_NULL(r->slot[i])) {
 			struct carg a = {i, pick_size(k), k};
 			pmemobj_alloc(pop, &r->slot[i], a.size, TYPE0 + i, construct, &a);
@@ -90,6 +94,23 @@ static void storm(const char *path, unsigned seed)
 			pmemobj_free(&r->slot[i]);
 		}
 	}
+	return NULL;
+}
+
+static void storm(const char *path, unsigned seed, int threads)
+{
+	PMEMobjpool *pop = pmemobj_open(path, "crash");
+	if (!pop)
+		_exit(3);
+	pthread_t t[8];
+	struct sarg a[8];
+	for (int j = 0; j < threads; j++) {
+		a[j] = (struct sarg){pop, seed * 7 + j, j, threads};
+		pthread_create(&t[j], NULL, storm_thread, &a[j]);
+	}
+	for (int j = 0; j < threads; j++)
+		pthread_join(t[j], NULL);
+	_exit(4);
 }
 
 static int verify(const char *path)
@@ -150,6 +171,9 @@ int main(int argc, char **argv)
 	int rounds = atoi(argv[3]);
 	unsigned seed = (unsigned)atoi(argv[4]);
 	int check_each = strcmp(argv[1], "storm") == 0;
+	int threads = argc > 5 ? atoi(argv[5]) : 1;
+	if (threads < 1 || threads > 8)
+		threads = 1;
 	if (check_each) {
 		remove(path);
 		PMEMobjpool *pop = pmemobj_create(path, "crash", 24 << 20, 0644);
@@ -162,7 +186,7 @@ int main(int argc, char **argv)
 	for (int k = 0; k < rounds; k++) {
 		pid_t pid = fork();
 		if (pid == 0)
-			storm(path, seed * 1000 + k);
+			storm(path, seed * 1000 + k, threads);
 		struct timespec ts = {0, 1000000L + (rand() % 12000) * 1000L};
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
