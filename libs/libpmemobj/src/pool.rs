@@ -539,6 +539,11 @@ pub fn open(path: &CStr, layout: Option<&CStr>) -> Result<Arc<Pool>, Error> {
         unsafe { os::unmap(base, len) };
         return Err(e);
     }
+    if !consistent(&mem) {
+        // SAFETY: as above.
+        unsafe { os::unmap(base, len) };
+        return Err(Error(libc::EINVAL));
+    }
     let p = Pool::boot(mem, Some(fd));
     register(p.clone());
     Ok(p)

@@ -198,6 +198,13 @@ int main(int argc, char **argv)
 	poke(P("c3"), 3153920 + 20);
 	EXPECT_OPEN_FAIL(P("c3"), "lay", EINVAL);
 
+	STEP("corrupted chunk header: open refuses, check reports inconsistent");
+	copy_file(P("good"), P("c4"));
+	poke(P("c4"), 3153920 + 1024 + 64); /* type of the first chunk header */
+	EXPECT_OPEN_FAIL(P("c4"), "lay", EINVAL);
+	CHECK(strstr(pmemobj_errormsg(), "heap") != NULL);
+	CHECK_EQ(pmemobj_check(P("c4"), "lay"), 0);
+
 	STEP("truncated pool");
 	copy_file(P("good"), P("trunc"));
 	CHECK_EQ(truncate(P("trunc"), 10 << 20), 0);
