@@ -118,6 +118,72 @@ pub struct Heap {
     /// class index by (need - 1) / 16, for needs up to the largest unit
     by_need: Vec<u8>,
     scanned: std::sync::atomic::AtomicBool,
+    /// Distinguishes this heap's blocks in the per-thread caches.
+    id: usize,
+}
+
+static HEAP_IDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+const TCACHE_BATCH: usize = 32;
+const TCACHE_MAX: usize = 64;
+
+/// Free blocks a thread keeps for itself, per heap and class. Blocks left here when a
+/// thread ends stay unused until the pool is next opened (they are free on the media).
+#[derive(Default)]
+struct TCache {
+    heaps: Vec<(usize, Vec<Vec<u64>>)>,
+}
+
+impl TCache {
+    fn class(&mut self, id: usize, ci: usize, nclasses: usize) -> &mut Vec<u64> {
+        let i = match self.heaps.iter().position(|h| h.0 == id) {
+            Some(i) => i,
+            None => {
+                self.heaps.push((id, vec![Vec::new(); nclasses]));
+                self.heaps.len() - 1
+            }
+        };
+        &mut self.heaps[i].1[ci]
+    }
+    fn pop(&mut self, id: usize, ci: usize) -> Option<u64> {
+        self.heaps
+            .iter_mut()
+            .find(|h| h.0 == id)?
+            .1
+            .get_mut(ci)?
+            .pop()
+    }
+    fn fill(&mut self, id: usize, ci: usize, n: usize, blocks: Vec<u64>) {
+        self.class(id, ci, n).extend(blocks);
+    }
+    fn push(&mut self, id: usize, ci: usize, n: usize, b: u64) -> bool {
+        let c = self.class(id, ci, n);
+        if c.len() >= TCACHE_MAX {
+            return false;
+        }
+        c.push(b);
+        true
+    }
+    /// Forgets a closed heap's blocks.
+    fn drop_heap(&mut self, id: usize) {
+        self.heaps.retain(|h| h.0 != id);
+    }
+}
+
+thread_local! {
+    static TCACHE: std::cell::RefCell<TCache> = std::cell::RefCell::new(TCache::default());
+}
+
+fn tcache<R>(f: impl FnOnce(&mut TCache) -> R) -> R {
+    TCACHE.with(|t| f(&mut t.borrow_mut()))
+}
+
+/// Forgets this thread's cached blocks of a heap (the pool is closing).
+pub fn forget_heap(id: usize) {
+    let _ = TCACHE.try_with(|t| {
+        if let Ok(mut t) = t.try_borrow_mut() {
+            t.drop_heap(id)
+        }
+    });
 }
 
 pub enum AllocError {
@@ -152,7 +218,12 @@ impl Heap {
             heap_size,
             by_need,
             scanned: std::sync::atomic::AtomicBool::new(false),
+            id: HEAP_IDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         }
+    }
+
+    pub fn id(&self) -> usize {
+        self.id
     }
 
     pub fn max_unit(&self) -> u64 {
@@ -294,7 +365,22 @@ impl Heap {
     }
 
     fn pop_class(&self, m: &Mem, ci: usize) -> Option<Block> {
+        // this thread's own blocks first: no lock, and threads keep to different runs
+        if let Some(start) = tcache(|t| t.pop(self.id, ci)) {
+            return self.run_block(m, start, self.classes[ci].unit);
+        }
         let mut fl = self.lists[ci].lock().unwrap();
+        if fl.own.len() > 1 {
+            // take a batch of neighbouring blocks for this thread
+            let n = fl.own.len().min(TCACHE_BATCH);
+            let at = fl.own.len() - n;
+            let batch: Vec<u64> = fl.own.drain(at..).collect();
+            drop(fl);
+            let mut batch = batch;
+            let start = batch.pop()?;
+            tcache(|t| t.fill(self.id, ci, self.classes.len(), batch));
+            return self.run_block(m, start, self.classes[ci].unit);
+        }
         let (start, bsize) = if let Some(s) = fl.own.pop() {
             (s, self.classes[ci].unit)
         } else {
@@ -481,6 +567,12 @@ impl Heap {
                 let Some(ci) = self.class_for_unit_at_most(unit) else {
                     return;
                 };
+                if units == 1
+                    && unit == self.classes[ci].unit
+                    && tcache(|t| t.push(self.id, ci, self.classes.len(), start))
+                {
+                    return;
+                }
                 let mut fl = self.lists[ci].lock().unwrap();
                 for u in 0..units {
                     if unit == self.classes[ci].unit {

@@ -119,6 +119,8 @@ pub struct Pool {
     lanes: Vec<AtomicBool>,
     /// Lanes whose log clearing is flushed but not yet fenced (one bit per lane).
     dirty: Vec<AtomicU64>,
+    /// Locks of the bitmap words, by word address.
+    stripes: Vec<AtomicBool>,
     root_lock: Mutex<()>,
     pub user_data: AtomicPtr<libc::c_void>,
     fd: Mutex<Option<os::Fd>>,
@@ -205,6 +207,7 @@ pub fn close(base: *const u8) -> bool {
     }
     // the lock goes with the descriptor, even while stale per-thread caches hold `p`
     p.fd.lock().unwrap().take();
+    heap::forget_heap(p.heap.id());
     drop(p);
     true
 }
@@ -660,6 +663,7 @@ impl Pool {
             heap: Heap::new(heap_size),
             lanes: (0..NLANES).map(|_| AtomicBool::new(false)).collect(),
             dirty: (0..NLANES / 64).map(|_| AtomicU64::new(0)).collect(),
+            stripes: (0..STRIPES).map(|_| AtomicBool::new(false)).collect(),
             root_lock: Mutex::new(()),
             user_data: AtomicPtr::new(std::ptr::null_mut()),
             mem,
@@ -735,6 +739,23 @@ impl Pool {
 
     fn commit(&self, hdr: Option<&ulog::HeaderCopy>, entries: &[Entry]) {
         let lane = self.lane();
+        // bitmap words are updated under their stripe's lock, taken in index order
+        let mut stripes = [usize::MAX; 2];
+        let mut ns = 0;
+        for e in entries {
+            if e.op == ULOG_OP_OR || e.op == ULOG_OP_AND {
+                let i = (e.off as usize >> 3) % STRIPES;
+                if !stripes[..ns].contains(&i) && ns < 2 {
+                    stripes[ns] = i;
+                    ns += 1;
+                }
+            }
+        }
+        stripes[..ns].sort_unstable();
+        let _held: [Option<StripeGuard<'_>>; 2] = [
+            (ns > 0).then(|| self.stripe(stripes[0])),
+            (ns > 1).then(|| self.stripe(stripes[1])),
+        ];
         // other lanes' logs cleared without a fence: flush their headers so that our
         // fence makes the clearing durable before any of our entries can be
         self.flush_dirty_lanes(lane.idx);
@@ -743,6 +764,18 @@ impl Pool {
         if ulog::redo(&self.mem, log, LANE_EXTERNAL.1, hdr, entries, lazy) {
             // before the lane or any block of this operation is handed on
             self.dirty[lane.idx / 64].fetch_or(1 << (lane.idx % 64), Ordering::Release);
+        }
+    }
+
+    fn stripe(&self, i: usize) -> StripeGuard<'_> {
+        while self.stripes[i]
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+        StripeGuard {
+            flag: &self.stripes[i],
         }
     }
 
@@ -1032,6 +1065,18 @@ impl Pool {
             return 0;
         }
         heap::next_object(&self.mem, self.heap.heap_size, off - ALLOC_HDR).unwrap_or(0)
+    }
+}
+
+const STRIPES: usize = 64;
+
+struct StripeGuard<'a> {
+    flag: &'a AtomicBool,
+}
+
+impl Drop for StripeGuard<'_> {
+    fn drop(&mut self) {
+        self.flag.store(false, Ordering::Release);
     }
 }
 

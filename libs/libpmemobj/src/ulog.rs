@@ -14,16 +14,14 @@ pub struct Entry {
     pub val: u64,
 }
 
-/// Applies one entry to memory (no flush, no fence).
+/// Applies one entry to memory (no flush, no fence). Bitmap words are shared by
+/// threads; live operations hold the word's stripe lock (`Pool::commit`), so a plain
+/// read-modify-write suffices, and it does not wait for the log's streaming stores the way
+/// a locked instruction would.
 fn apply(m: &Mem, e: &Entry) {
-    // bitmap words are shared by threads: read-modify-write must be atomic
     match e.op {
-        ULOG_OP_AND => {
-            m.fetch_and(e.off, e.val);
-        }
-        ULOG_OP_OR => {
-            m.fetch_or(e.off, e.val);
-        }
+        ULOG_OP_AND => m.write(e.off, m.read(e.off) & e.val),
+        ULOG_OP_OR => m.write(e.off, m.read(e.off) | e.val),
         _ => m.write(e.off, e.val),
     }
 }
