@@ -542,7 +542,7 @@ pub fn open(path: &CStr, layout: Option<&CStr>) -> Result<Arc<Pool>, Error> {
         unsafe { os::unmap(base, len) };
         return Err(e);
     }
-    if !consistent(&mem) {
+    if !walk_heap(&mem, false) {
         // SAFETY: as above.
         unsafe { os::unmap(base, len) };
         return Err(Error(libc::EINVAL));
@@ -591,6 +591,12 @@ impl crate::media::Hook for NoPersist {
 /// Walks every zone: chunk headers well formed, runs with sane unit sizes, objects'
 /// headers within their blocks.
 pub fn consistent(m: &Mem) -> bool {
+    walk_heap(m, true)
+}
+
+/// The heap walk; without `deep` only the chunk headers are read (what open checks, as
+/// PMDK does), with it also the run and object headers they point to.
+fn walk_heap(m: &Mem, deep: bool) -> bool {
     let heap_size = m.read(P_HEAP_SIZE as u64);
     let nz = max_zone(heap_size);
     for z in 0..nz {
@@ -611,6 +617,8 @@ pub fn consistent(m: &Mem) -> bool {
             }
             match t {
                 CHUNK_TYPE_FREE => {}
+                CHUNK_TYPE_USED if !deep => {}
+                CHUNK_TYPE_RUN if !deep => {}
                 CHUNK_TYPE_USED => {
                     let hv = m.read(heap::chunk_off(z, c));
                     if f & CHUNK_FLAG_COMPACT_HEADER != 0
