@@ -28,6 +28,5 @@ pub fn errormsg() -> *const libc::c_char {
 
 /// Sets the calling thread's errno.
 pub fn set_errno(e: i32) {
-    // SAFETY: __errno_location returns this thread's errno slot.
-    unsafe { *libc::__errno_location() = e };
+    crate::os::set_errno(e)
 }

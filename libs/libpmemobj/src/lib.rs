@@ -239,7 +239,7 @@ pub extern "C" fn pmemobj_oid(addr: *const c_void) -> PMEMoid {
 
 #[no_mangle]
 pub extern "C" fn pmemobj_errormsg() -> *const c_char {
-    error::errormsg()
+    boundary(c"internal error".as_ptr(), error::errormsg)
 }
 
 #[no_mangle]
@@ -427,7 +427,7 @@ pub unsafe extern "C" fn pmemobj_strdup(
             return -1;
         }
         // SAFETY: NUL-terminated string from the caller.
-        let len = unsafe { libc::strlen(s) } + 1;
+        let len = unsafe { os::strlen(s) } + 1;
         dup_bytes(pop, oidp, s as *const u8, len, type_num)
     })
 }

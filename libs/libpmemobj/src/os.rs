@@ -41,7 +41,7 @@ pub fn open(path: &CStr, create: bool, mode: u32) -> Result<Fd, i32> {
 
 /// Opens read-only (for checking).
 pub fn open_ro(path: &CStr) -> Result<Fd, i32> {
-    // SAFETY: as in `open`.
+    // SAFETY: `path` is a valid NUL-terminated string for the duration of the call.
     let fd = unsafe { libc::open(path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC) };
     if fd < 0 {
         Err(errno())
@@ -130,7 +130,7 @@ pub fn map(fd: &Fd, len: usize, writable: bool) -> Result<(*mut u8, bool), i32> 
             return Ok((p as *mut u8, true));
         }
     }
-    // SAFETY: as above.
+    // SAFETY: a fresh shared mapping chosen by the kernel; no existing memory is affected.
     let p = unsafe { libc::mmap(std::ptr::null_mut(), len, prot, libc::MAP_SHARED, fd.0, 0) };
     if p == libc::MAP_FAILED {
         return Err(errno());
@@ -205,4 +205,19 @@ pub fn map_private(fd: &Fd, len: usize) -> Result<*mut u8, i32> {
     } else {
         Ok(p as *mut u8)
     }
+}
+
+/// Sets the calling thread's errno. Post: `errno == e` for this thread.
+pub fn set_errno(e: i32) {
+    // SAFETY: __errno_location returns this thread's errno slot, valid for writes.
+    unsafe { *libc::__errno_location() = e };
+}
+
+/// Length of a C string.
+///
+/// # Safety
+/// `s` must point to a NUL-terminated string.
+pub unsafe fn strlen(s: *const libc::c_char) -> usize {
+    // SAFETY: forwarded caller guarantee.
+    unsafe { libc::strlen(s) }
 }

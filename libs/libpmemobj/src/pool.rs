@@ -22,7 +22,7 @@ pub struct Mem {
 // SAFETY: the mapping is shared memory; concurrent access goes through atomics or
 // through regions a single thread owns (reserved blocks, held lanes).
 unsafe impl Send for Mem {}
-// SAFETY: as above.
+// SAFETY: shared access to the mapping goes through atomics or through ranges one thread owns.
 unsafe impl Sync for Mem {}
 
 impl Mem {
@@ -543,7 +543,7 @@ pub fn open(path: &CStr, layout: Option<&CStr>) -> Result<Arc<Pool>, Error> {
         return Err(e);
     }
     if !walk_heap(&mem, false) {
-        // SAFETY: as above.
+        // SAFETY: our own mapping from this open, not yet published to anyone.
         unsafe { os::unmap(base, len) };
         return Err(Error(libc::EINVAL));
     }

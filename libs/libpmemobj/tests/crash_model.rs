@@ -244,7 +244,7 @@ fn verify(mut img: Vec<u8>) -> Result<(), String> {
     // SAFETY: `dst` is a local PMEMoid.
     unsafe { p.alloc(&mut dst, 100, 1, true, true, &mut |_, _| 0) }
         .map_err(|e| format!("alloc after recovery: errno {}", e.0))?;
-    // SAFETY: as above.
+    // SAFETY: `dst` is still the local PMEMoid allocated above.
     unsafe { p.free(&mut dst, dst[1]) };
     drop(p);
     drop(img);
@@ -343,7 +343,7 @@ fn run(seed: u64, ops: usize, crash_prob: u64) -> (usize, usize) {
             // SAFETY: `dest` is a slot of the root object.
             let _ = unsafe { p.realloc(dest, p.mem.read(cur + 16) as usize * 2, 5000 + i, false) };
         } else {
-            // SAFETY: as above.
+            // SAFETY: `dest` is a slot of the root object, which lives as long as the pool.
             unsafe { p.free(dest, cur) };
         }
         model.checked_ops.fetch_add(1, Ordering::Relaxed);
