@@ -21,6 +21,9 @@ const MAGIC: u64 = 0x6d6f_6465_6c21_2121;
 const ORPHAN: u64 = 9999;
 const ZEROED: u64 = 9998;
 
+/// A thread's flushed lines: line -> (flush order, contents at the flush).
+type Flushed = HashMap<usize, (u64, [u8; LINE])>;
+
 struct Rng(u64);
 impl Rng {
     fn next(&mut self) -> u64 {
@@ -38,7 +41,7 @@ struct Model {
     /// Flushed, not yet fenced lines, per thread (a fence only orders its own thread),
     /// with the order in which they were flushed: an older write-back never lands on top
     /// of a newer one.
-    pending: Mutex<HashMap<std::thread::ThreadId, HashMap<usize, (u64, [u8; LINE])>>>,
+    pending: Mutex<HashMap<std::thread::ThreadId, Flushed>>,
     /// Flush order number of what the media holds, per line.
     media_seq: Mutex<Vec<u64>>,
     seq: AtomicU64,
