@@ -116,7 +116,10 @@ pub struct Pool {
     pub mem: Mem,
     pub uuid_lo: u64,
     pub heap: Heap,
-    lanes: Vec<AtomicBool>,
+    /// Lane in use flags; shared with the threads that keep a lane for themselves.
+    lanes: Arc<Vec<AtomicBool>>,
+    /// How many lanes threads keep; at most half, the rest serve operations one at a time.
+    lanes_kept: Arc<AtomicUsize>,
     /// Lanes whose log clearing is flushed but not yet fenced (one bit per lane).
     dirty: Vec<AtomicU64>,
     /// Locks of the bitmap words, by word address.
@@ -137,6 +140,7 @@ thread_local! {
     static CACHE: std::cell::RefCell<(usize, Vec<Arc<Pool>>)> = const { std::cell::RefCell::new((0, Vec::new())) };
     static LANE_HINT: std::cell::Cell<usize> = const { std::cell::Cell::new(usize::MAX) };
     static OLD: std::cell::RefCell<Vec<Arc<Pool>>> = const { std::cell::RefCell::new(Vec::new()) };
+    static KEPT: std::cell::RefCell<Vec<KeptLane>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 static NEXT_LANE: AtomicUsize = AtomicUsize::new(0);
 
@@ -208,6 +212,7 @@ pub fn close(base: *const u8) -> bool {
     // the lock goes with the descriptor, even while stale per-thread caches hold `p`
     p.fd.lock().unwrap().take();
     heap::forget_heap(p.heap.id());
+    p.drop_kept_lane();
     drop(p);
     true
 }
@@ -669,7 +674,8 @@ impl Pool {
         Pool {
             uuid_lo: uuid_lo_of(&hdr),
             heap: Heap::new(heap_size),
-            lanes: (0..NLANES).map(|_| AtomicBool::new(false)).collect(),
+            lanes: Arc::new((0..NLANES).map(|_| AtomicBool::new(false)).collect()),
+            lanes_kept: Arc::new(AtomicUsize::new(0)),
             dirty: (0..NLANES / 64).map(|_| AtomicU64::new(0)).collect(),
             stripes: (0..STRIPES).map(|_| AtomicBool::new(false)).collect(),
             root_lock: Mutex::new(()),
@@ -696,6 +702,11 @@ impl Pool {
     }
 
     fn lane(&self) -> LaneGuard<'_> {
+        let id = self.heap.id();
+        // a lane this thread keeps: no atomic operation at all
+        if let Some(i) = KEPT.with(|k| k.borrow().iter().find(|x| x.heap == id).map(|x| x.idx)) {
+            return LaneGuard { pool: self, idx: i, release: false };
+        }
         let n = self.lanes.len();
         let mut i = LANE_HINT.with(|h| {
             if h.get() == usize::MAX {
@@ -703,16 +714,40 @@ impl Pool {
             }
             h.get()
         }) % n;
+        let keep = self.lanes_kept.fetch_add(1, Ordering::AcqRel) < n / 2;
+        if !keep {
+            self.lanes_kept.fetch_sub(1, Ordering::AcqRel);
+        }
         loop {
             if self.lanes[i]
                 .compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
-                return LaneGuard { pool: self, idx: i };
+                if keep {
+                    KEPT.with(|k| {
+                        k.borrow_mut().push(KeptLane {
+                            lanes: self.lanes.clone(),
+                            kept: self.lanes_kept.clone(),
+                            heap: id,
+                            idx: i,
+                        })
+                    });
+                }
+                return LaneGuard { pool: self, idx: i, release: !keep };
             }
             i = (i + 1) % n;
             std::hint::spin_loop();
         }
+    }
+
+    /// Gives back the lane this thread keeps for this pool (it is closing).
+    fn drop_kept_lane(&self) {
+        let id = self.heap.id();
+        let _ = KEPT.try_with(|k| {
+            if let Ok(mut k) = k.try_borrow_mut() {
+                k.retain(|x| x.heap != id);
+            }
+        });
     }
 
     fn in_pool(&self, p: *const u8) -> Option<u64> {
@@ -1091,11 +1126,30 @@ impl Drop for StripeGuard<'_> {
 struct LaneGuard<'a> {
     pool: &'a Pool,
     idx: usize,
+    /// false for a lane the thread keeps
+    release: bool,
 }
 
 impl Drop for LaneGuard<'_> {
     fn drop(&mut self) {
-        self.pool.lanes[self.idx].store(false, Ordering::Release);
+        if self.release {
+            self.pool.lanes[self.idx].store(false, Ordering::Release);
+        }
+    }
+}
+
+/// A lane a thread keeps for one pool until the thread ends or closes the pool.
+struct KeptLane {
+    lanes: Arc<Vec<AtomicBool>>,
+    kept: Arc<AtomicUsize>,
+    heap: usize,
+    idx: usize,
+}
+
+impl Drop for KeptLane {
+    fn drop(&mut self) {
+        self.lanes[self.idx].store(false, Ordering::Release);
+        self.kept.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
