@@ -705,7 +705,11 @@ impl Pool {
         let id = self.heap.id();
         // a lane this thread keeps: no atomic operation at all
         if let Some(i) = KEPT.with(|k| k.borrow().iter().find(|x| x.heap == id).map(|x| x.idx)) {
-            return LaneGuard { pool: self, idx: i, release: false };
+            return LaneGuard {
+                pool: self,
+                idx: i,
+                release: false,
+            };
         }
         let n = self.lanes.len();
         let mut i = LANE_HINT.with(|h| {
@@ -733,7 +737,11 @@ impl Pool {
                         })
                     });
                 }
-                return LaneGuard { pool: self, idx: i, release: !keep };
+                return LaneGuard {
+                    pool: self,
+                    idx: i,
+                    release: !keep,
+                };
             }
             i = (i + 1) % n;
             std::hint::spin_loop();
