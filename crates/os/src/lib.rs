@@ -21,10 +21,10 @@ fn errno() -> c_int {
 pub fn preserving_errno<R>(f: impl FnOnce() -> R) -> R {
     // SAFETY: __errno_location always returns the calling thread's errno slot.
     let slot = unsafe { libc::__errno_location() };
-    // SAFETY: as above.
+    // SAFETY: slot is this thread's errno, valid for the thread's lifetime.
     let saved = unsafe { *slot };
     let r = f();
-    // SAFETY: as above.
+    // SAFETY: still this thread's errno slot: f ran on the same thread.
     unsafe { *slot = saved };
     r
 }
@@ -251,7 +251,7 @@ pub fn copy_file_data(src: c_int, dst: c_int, len: u64) -> SysResult<()> {
             // ENXIO: no data after `off`.
             return if e == libc::ENXIO { Ok(()) } else { Err(e) };
         }
-        // SAFETY: as above.
+        // SAFETY: lseek on a descriptor has no memory preconditions; a bad one gives EBADF.
         let hole = unsafe { libc::lseek(src, data, libc::SEEK_HOLE) }.min(end);
         if hole < 0 {
             return Err(errno());

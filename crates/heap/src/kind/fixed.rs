@@ -27,6 +27,10 @@ pub fn create(addr: usize, size: usize) -> Result<&'static Slot> {
     if addr == 0 || size == 0 {
         return Err(Error::Invalid);
     }
+    if top <= base && (chunk::lookup(addr).is_some() || chunk::lookup(end - 1).is_some()) {
+        // Inside another kind's memory, like any overlapping region.
+        return Err(Error::Invalid);
+    }
     let slot = file::take_slot(&CURSOR).ok_or(Error::TooMany)?;
     if top <= base {
         // No whole page: memkind takes it as a kind of that capacity where nothing fits.

@@ -72,7 +72,7 @@ extern "C" fn child() {
         unsafe { slot.space.force_unlock() };
     }
     for d in &file::DIRS {
-        // SAFETY: as above.
+        // SAFETY: the child has only the forking thread, which holds no directory lock here.
         unsafe { d.force_unlock() };
     }
     for (i, slot) in file::SLOTS.iter().enumerate() {

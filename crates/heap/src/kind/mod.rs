@@ -478,7 +478,8 @@ pub fn aligned(slot: &Slot, align: usize, size: usize) -> Result<*mut c_void> {
 pub fn free(p: *mut c_void) -> bool {
     match owner(p) {
         Owner::Live(s, c) if take(c, p) => {
-            // SAFETY: the claim proves p is a live block of this kind and no one else frees it.
+            // SAFETY: p is a live block of this kind: proved by the live map's claim with
+            // MEMKIND_CHECK=1, by the caller's contract (memkind_free's) otherwise.
             unsafe { s.raw_free(p) };
             true
         }
@@ -495,9 +496,10 @@ pub fn free(p: *mut c_void) -> bool {
 pub fn free_sized(p: *mut c_void) -> Option<(&'static Slot, usize)> {
     match owner(p) {
         Owner::Live(s, c) if take(c, p) => {
-            // SAFETY: the claim proves p is a live block of this kind and no one else frees it.
+            // SAFETY: p is a live block of this kind: the live map's claim proved it (and
+            // that no one else frees it) with MEMKIND_CHECK=1, the caller's contract otherwise.
             let size = unsafe { arena::usable_size(p) };
-            // SAFETY: as above.
+            // SAFETY: the same block, still live: usable_size does not free it.
             unsafe { s.raw_free(p) };
             Some((s, size))
         }
@@ -566,11 +568,12 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
     } else {
         target.flags()
     };
-    // SAFETY: the claim proves p is live and ours alone.
+    // SAFETY: p is live and ours alone: the claim proved it with MEMKIND_CHECK=1, the
+    // caller's contract (memkind_realloc's) says so otherwise.
     let mut q = unsafe { arena::realloc(p, size, flags) };
     if q.is_null() && target.bounded() {
         target.reclaim();
-        // SAFETY: as above; p is still live after a failed rallocx.
+        // SAFETY: a failed rallocx leaves p live and untouched, so it is still ours alone.
         q = unsafe { arena::realloc(p, size, flags) };
     }
     if q.is_null() {
@@ -667,7 +670,7 @@ pub fn defrag(p: *mut c_void) -> Option<*mut c_void> {
     if !worth_moving(p as usize, &u) {
         return None;
     }
-    // SAFETY: as above.
+    // SAFETY: p is the start of a live block (checked just above), so jemalloc knows it.
     let (a, size) = unsafe { (arena::arena_of(p)?, arena::usable_size(p)) };
     // Past the thread cache both ways: a cached region would likely be in the sparse slab,
     // and a cached free would keep that slab from draining.
