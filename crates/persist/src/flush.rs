@@ -52,6 +52,27 @@ pub unsafe fn flush_lines(kind: Flush, addr: *const u8, len: usize) {
     }
 }
 
+/// Writes back the one cache line holding `addr` with `kind`.
+///
+/// # Safety
+/// `addr` must be mapped.
+#[inline(always)]
+pub unsafe fn flush_line(kind: Flush, addr: *const u8) {
+    // SAFETY: the caller guarantees `addr` is mapped; no `nomem`, so earlier stores stay
+    // before the flush.
+    unsafe {
+        match kind {
+            Flush::Clwb => asm!("clwb [{0}]", in(reg) addr, options(nostack, preserves_flags)),
+            Flush::ClflushOpt => {
+                asm!("clflushopt [{0}]", in(reg) addr, options(nostack, preserves_flags))
+            }
+            Flush::Clflush => {
+                asm!("clflush [{0}]", in(reg) addr, options(nostack, preserves_flags))
+            }
+        }
+    }
+}
+
 /// `pmem_flush`: writes back the range unless flushing is switched off.
 ///
 /// # Safety
