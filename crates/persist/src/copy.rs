@@ -257,7 +257,7 @@ unsafe fn small_set(dst: *mut u8, c: u8, len: usize) {
 
 /// Ordinary-store `memmove` plus write-back. Whole lines go through a kernel that writes
 /// each line back right after storing it, while it is still in L1. Copying everything
-/// with libc first and flushing afterwards (as before) cost 20% more CPU than this for
+/// with libc first and flushing afterwards (as before) cost 15-28% more CPU than this for
 /// 64 KiB blocks written across a 64 MiB file (fio's pattern with `PMEM_F_MEM_TEMPORAL`)
 /// and up to 4% less when the destination is still in the L3 cache; libpmem fuses too.
 /// Without flushing there is nothing to fuse, and libc's copy is the fastest.

@@ -2,7 +2,8 @@
 # Builds the libpmem C tests against a staged install (PMEM_STAGE, found through
 # pkg-config) and runs them: every CPU path forced in turn through libpmem's environment
 # variables, mapping tests on tmpfs and on a disk file system, the static library, the
-# exported symbol list, and the binary drop-in test against the system's libpmem.so.1.
+# log file opened at load, the exported symbol list, the binary drop-in test against the
+# system's libpmem.so.1, and fio's libpmem engine on ours (skipped without fio).
 # Last line: "pmem: N passed, M failed"; exit status non-zero if M > 0.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
