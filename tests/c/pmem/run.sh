@@ -177,8 +177,9 @@ if command -v fio >/dev/null 2>&1; then
 	if [ $rc -eq 77 ]; then
 		echo "note: fio test skipped: $(tail -1 "$work/fio.out")"
 	else
+		# One test: its RESULT line counts, and a failed check's fio output is shown.
 		run "fio libpmem engine, verify=crc32c" cat "$work/fio.out"
-		[ $rc -eq 0 ] || { fail "fio test exit $rc"; grep -v '^check:' "$work/fio.out" | head -20; }
+		[ $rc -eq 0 ] || grep -v '^check:' "$work/fio.out" | head -20
 	fi
 else
 	echo "note: fio not installed (apt-get install fio); fio test skipped"
