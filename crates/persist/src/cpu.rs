@@ -5,6 +5,8 @@
 
 use once_cell::sync::Lazy;
 use std::arch::x86_64::__cpuid_count;
+use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 
 /// Cache-line flush instruction.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,69 +60,36 @@ pub fn config() -> &'static Config {
     &CONFIG
 }
 
-/// True when environment variable `name` is set to exactly `value`.
-fn env_is(name: &str, value: &str) -> bool {
-    std::env::var_os(name).is_some_and(|v| v == value)
+/// The CPU facts the choice rests on.
+#[derive(Clone, Copy, Debug)]
+struct Features {
+    clflushopt: bool,
+    clwb: bool,
+    avx2: bool,
+    avx512f: bool,
+}
+
+impl Features {
+    fn detect() -> Self {
+        // CPUID leaf 7 reads as zeros (no feature) on CPUs that lack it.
+        let leaf7 = __cpuid_count(7, 0);
+        Features {
+            clflushopt: leaf7.ebx & (1 << 23) != 0,
+            clwb: leaf7.ebx & (1 << 24) != 0,
+            // AVX-512 and AVX need OS support for the wider registers, which the std
+            // macro checks.
+            avx2: std::is_x86_feature_detected!("avx2"),
+            avx512f: std::is_x86_feature_detected!("avx512f"),
+        }
+    }
 }
 
 fn detect() -> Config {
-    // CPUID leaf 7 reads as zeros (no feature) on CPUs that lack it.
-    let leaf7 = __cpuid_count(7, 0);
-    let has_clflushopt = leaf7.ebx & (1 << 23) != 0;
-    let has_clwb = leaf7.ebx & (1 << 24) != 0;
-
-    let flush = if has_clwb && !env_is("PMEM_NO_CLWB", "1") {
-        Flush::Clwb
-    } else if has_clflushopt && !env_is("PMEM_NO_CLFLUSHOPT", "1") {
-        Flush::ClflushOpt
-    } else {
-        Flush::Clflush
-    };
-
-    // AVX-512 and AVX need OS support for the wider registers, which the std macro checks.
-    let simd = if std::is_x86_feature_detected!("avx512f") && !env_is("PMEM_AVX512F", "0") {
-        Simd::Avx512
-    } else if std::is_x86_feature_detected!("avx2") && !env_is("PMEM_AVX", "0") {
-        Simd::Avx2
-    } else {
-        Simd::Sse2
-    };
-
-    let auto_flush = super::map::auto_flush();
-    let skip_flush = if env_is("PMEM_NO_FLUSH", "1") {
-        true
-    } else if env_is("PMEM_NO_FLUSH", "0") {
-        false
-    } else {
-        auto_flush == 1
-    };
-
-    let movnt = !env_is("PMEM_NO_MOVNT", "1");
-    let defaults = (DEFAULT_MOVNT_THRESHOLD, DEFAULT_MOVNT_THRESHOLD_NODRAIN);
-    // The variable sets one threshold for both kinds of call, as libpmem has only one.
-    let (movnt_threshold, movnt_threshold_nodrain) = match std::env::var("PMEM_MOVNT_THRESHOLD") {
-        Ok(v) => match v.trim().parse::<usize>() {
-            Ok(n) => (n, n),
-            Err(_) => {
-                super::log::log(
-                    1,
-                    format_args!("invalid PMEM_MOVNT_THRESHOLD \"{v}\" ignored"),
-                );
-                defaults
-            }
-        },
-        Err(_) => defaults,
-    };
-
-    let cfg = Config {
-        flush,
-        skip_flush,
-        movnt,
-        movnt_threshold,
-        movnt_threshold_nodrain,
-        simd,
-        auto_flush,
-    };
+    let cfg = choose(
+        Features::detect(),
+        |name| std::env::var_os(name),
+        super::map::auto_flush(),
+    );
     super::log::log(
         3,
         format_args!(
@@ -138,15 +107,177 @@ fn detect() -> Config {
     cfg
 }
 
+/// The configuration for CPU `f`, environment `env` and auto-flush answer `auto_flush`.
+fn choose(f: Features, env: impl Fn(&str) -> Option<OsString>, auto_flush: i32) -> Config {
+    let is = |name: &str, value: &str| env(name).is_some_and(|v| v == value);
+
+    let flush = if f.clwb && !is("PMEM_NO_CLWB", "1") {
+        Flush::Clwb
+    } else if f.clflushopt && !is("PMEM_NO_CLFLUSHOPT", "1") {
+        Flush::ClflushOpt
+    } else {
+        Flush::Clflush
+    };
+
+    let simd = if f.avx512f && !is("PMEM_AVX512F", "0") {
+        Simd::Avx512
+    } else if f.avx2 && !is("PMEM_AVX", "0") {
+        Simd::Avx2
+    } else {
+        Simd::Sse2
+    };
+
+    let skip_flush = if is("PMEM_NO_FLUSH", "1") {
+        true
+    } else if is("PMEM_NO_FLUSH", "0") {
+        false
+    } else {
+        auto_flush == 1
+    };
+
+    let movnt = !is("PMEM_NO_MOVNT", "1");
+    let defaults = (DEFAULT_MOVNT_THRESHOLD, DEFAULT_MOVNT_THRESHOLD_NODRAIN);
+    // The variable sets one threshold for both kinds of call, as libpmem has only one.
+    // libpmem reads it with atoll and ignores negative values.
+    let (movnt_threshold, movnt_threshold_nodrain) = match env("PMEM_MOVNT_THRESHOLD") {
+        Some(v) => match usize::try_from(super::atoi(v.as_bytes())) {
+            Ok(n) => (n, n),
+            Err(_) => {
+                super::log::log(
+                    1,
+                    format_args!(
+                        "invalid PMEM_MOVNT_THRESHOLD \"{}\" ignored",
+                        v.to_string_lossy()
+                    ),
+                );
+                defaults
+            }
+        },
+        None => defaults,
+    };
+
+    Config {
+        flush,
+        skip_flush,
+        movnt,
+        movnt_threshold,
+        movnt_threshold_nodrain,
+        simd,
+        auto_flush,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const ALL: Features = Features {
+        clflushopt: true,
+        clwb: true,
+        avx2: true,
+        avx512f: true,
+    };
+
+    fn with(f: Features, vars: &[(&str, &str)], auto_flush: i32) -> Config {
+        let vars: Vec<(String, OsString)> = vars
+            .iter()
+            .map(|&(k, v)| (k.to_owned(), OsString::from(v)))
+            .collect();
+        choose(
+            f,
+            |name| {
+                vars.iter()
+                    .find(|(k, _)| k.as_str() == name)
+                    .map(|(_, v)| v.clone())
+            },
+            auto_flush,
+        )
+    }
+
     #[test]
-    fn sse2_is_the_floor() {
-        // Every x86-64 CPU has SSE2 and CLFLUSH, so detection always yields a usable choice.
+    fn best_instructions_without_variables() {
+        let c = with(ALL, &[], 0);
+        assert_eq!(c.flush, Flush::Clwb);
+        assert_eq!(c.simd, Simd::Avx512);
+        assert!(!c.skip_flush && c.movnt);
+        assert_eq!(c.movnt_threshold, DEFAULT_MOVNT_THRESHOLD);
+        assert_eq!(c.movnt_threshold_nodrain, DEFAULT_MOVNT_THRESHOLD_NODRAIN);
+        let old = Features {
+            clflushopt: false,
+            clwb: false,
+            avx2: false,
+            avx512f: false,
+        };
+        let c = with(old, &[], 0);
+        assert_eq!((c.flush, c.simd), (Flush::Clflush, Simd::Sse2));
+        let c = with(
+            Features {
+                clwb: false,
+                avx512f: false,
+                ..ALL
+            },
+            &[],
+            0,
+        );
+        assert_eq!((c.flush, c.simd), (Flush::ClflushOpt, Simd::Avx2));
+    }
+
+    #[test]
+    fn variables_step_down_one_choice_at_a_time() {
+        assert_eq!(
+            with(ALL, &[("PMEM_NO_CLWB", "1")], 0).flush,
+            Flush::ClflushOpt
+        );
+        let both = [("PMEM_NO_CLWB", "1"), ("PMEM_NO_CLFLUSHOPT", "1")];
+        assert_eq!(with(ALL, &both, 0).flush, Flush::Clflush);
+        // Only the exact value counts, as in libpmem (strcmp).
+        assert_eq!(with(ALL, &[("PMEM_NO_CLWB", "yes")], 0).flush, Flush::Clwb);
+        assert_eq!(with(ALL, &[("PMEM_AVX512F", "0")], 0).simd, Simd::Avx2);
+        let both = [("PMEM_AVX512F", "0"), ("PMEM_AVX", "0")];
+        assert_eq!(with(ALL, &both, 0).simd, Simd::Sse2);
+        assert!(!with(ALL, &[("PMEM_NO_MOVNT", "1")], 0).movnt);
+        assert!(with(ALL, &[("PMEM_NO_MOVNT", "0")], 0).movnt);
+    }
+
+    #[test]
+    fn flush_skipping_follows_auto_flush_unless_forced() {
+        assert!(with(ALL, &[], 1).skip_flush);
+        assert!(!with(ALL, &[], -1).skip_flush);
+        assert!(!with(ALL, &[("PMEM_NO_FLUSH", "0")], 1).skip_flush);
+        assert!(with(ALL, &[("PMEM_NO_FLUSH", "1")], 0).skip_flush);
+        assert_eq!(with(ALL, &[], -1).auto_flush, -1);
+    }
+
+    #[test]
+    fn movnt_threshold_reads_like_atoll() {
+        let t = |v: &str| {
+            let c = with(ALL, &[("PMEM_MOVNT_THRESHOLD", v)], 0);
+            (c.movnt_threshold, c.movnt_threshold_nodrain)
+        };
+        assert_eq!(t("1000"), (1000, 1000));
+        assert_eq!(t(" 77kb"), (77, 77));
+        assert_eq!(t("0"), (0, 0));
+        assert_eq!(t("abc"), (0, 0));
+        let d = (DEFAULT_MOVNT_THRESHOLD, DEFAULT_MOVNT_THRESHOLD_NODRAIN);
+        assert_eq!(t("-5"), d, "negative values are ignored");
+    }
+
+    #[test]
+    fn this_cpu_has_what_was_chosen() {
+        // Whatever the environment, the process-wide choice never names an instruction
+        // this CPU lacks (which would crash with SIGILL on first use).
+        let leaf7 = __cpuid_count(7, 0);
         let c = config();
-        assert!(matches!(c.simd, Simd::Avx512 | Simd::Avx2 | Simd::Sse2));
-        assert!(c.auto_flush >= -1 && c.auto_flush <= 1);
+        match c.flush {
+            Flush::Clwb => assert_ne!(leaf7.ebx & (1 << 24), 0),
+            Flush::ClflushOpt => assert_ne!(leaf7.ebx & (1 << 23), 0),
+            Flush::Clflush => assert_ne!(__cpuid_count(1, 0).edx & (1 << 19), 0),
+        }
+        match c.simd {
+            Simd::Avx512 => assert!(std::is_x86_feature_detected!("avx512f")),
+            Simd::Avx2 => assert!(std::is_x86_feature_detected!("avx2")),
+            Simd::Sse2 => assert!(std::is_x86_feature_detected!("sse2")),
+        }
+        assert!((-1..=1).contains(&c.auto_flush));
     }
 }

@@ -1,5 +1,9 @@
 //! Error text for `pmem_errormsg()` (one buffer per thread, as libpmem documents) and the
 //! optional log selected by `PMEM_LOG_LEVEL` / `PMEM_LOG_FILE`.
+//!
+//! The log file is opened by [`init`], which the C library runs from its load-time
+//! constructor, as libpmem's debug build does: the descriptor then exists before `main`
+//! and programs that compare their open descriptors around a call see no change.
 
 use once_cell::sync::Lazy;
 use std::cell::RefCell;
@@ -7,6 +11,7 @@ use std::fmt::{self, Write as _};
 use std::fs::File;
 use std::io::Write as _;
 use std::os::raw::c_char;
+use std::os::unix::ffi::OsStrExt;
 use std::sync::Mutex;
 
 const MSG_CAP: usize = 512;
@@ -22,17 +27,19 @@ struct Sink {
 }
 
 static SINK: Lazy<Sink> = Lazy::new(|| {
-    let level = std::env::var("PMEM_LOG_LEVEL")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
+    // C's atoi, negative values meaning 0, as in libpmem.
+    let level = std::env::var_os("PMEM_LOG_LEVEL")
+        .map(|v| super::atoi(v.as_bytes()).clamp(0, i64::from(u32::MAX)) as u32)
         .unwrap_or(0);
-    let out = match std::env::var("PMEM_LOG_FILE") {
-        Ok(name) if level > 0 && !name.is_empty() => {
+    // The file is created whenever the variable names one, whatever the level (libpmem's
+    // debug build does the same); the level only decides which lines go into it.
+    let out = match std::env::var_os("PMEM_LOG_FILE") {
+        Some(name) if !name.is_empty() => {
             // A trailing '-' asks for the process id, so each process gets its own file.
-            let name = match name.strip_suffix('-') {
-                Some(_) => format!("{name}{}", std::process::id()),
-                None => name,
-            };
+            let mut name = name;
+            if name.as_bytes().ends_with(b"-") {
+                name.push(std::process::id().to_string());
+            }
             File::create(name).ok()
         }
         _ => None,
@@ -42,6 +49,11 @@ static SINK: Lazy<Sink> = Lazy::new(|| {
         out: Mutex::new(out),
     }
 });
+
+/// Reads the log variables and opens the log file now rather than at the first line.
+pub fn init() {
+    Lazy::force(&SINK);
+}
 
 /// Writes one line to the log if `PMEM_LOG_LEVEL` is at least `level`.
 pub fn log(level: u32, args: fmt::Arguments<'_>) {

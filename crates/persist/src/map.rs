@@ -304,7 +304,7 @@ fn map_devdax(path: &Path, len: usize, flags: i32, dax: DevDax) -> Result<Mappin
     Ok(Mapping {
         addr,
         len: dax.size,
-        is_pmem: true,
+        is_pmem: is_pmem(addr, dax.size),
     })
 }
 
@@ -511,18 +511,22 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: u32) -> Result<Mappin
             Backing::PageCache
         },
     );
+    // libpmem reports what `pmem_is_pmem` says of the new range, so PMEM_IS_PMEM_FORCE
+    // applies here too (programs such as fio refuse to run when this says 0).
+    let is_pmem = is_pmem(addr, map_len);
     log(
         2,
         format_args!(
-            "mapped {} at {addr:p} len {map_len} is_pmem {}",
+            "mapped {} at {addr:p} len {map_len} map_sync {} is_pmem {}",
             path.display(),
-            sync as i32
+            sync as i32,
+            is_pmem as i32
         ),
     );
     Ok(Mapping {
         addr,
         len: map_len,
-        is_pmem: sync,
+        is_pmem,
     })
 }
 
@@ -542,10 +546,15 @@ pub fn unmap(addr: *mut u8, len: usize) -> Result<(), i32> {
     Ok(())
 }
 
-static FORCE: Lazy<Option<bool>> = Lazy::new(|| match std::env::var("PMEM_IS_PMEM_FORCE") {
-    Ok(v) if v.trim() == "0" => Some(false),
-    Ok(v) if v.trim() == "1" => Some(true),
-    _ => None,
+/// `PMEM_IS_PMEM_FORCE`, read as C's `atoi` reads it (as libpmem does): 0 (which includes
+/// an empty or non-numeric value) forces "never", 1 "always", anything else is ignored.
+static FORCE: Lazy<Option<bool>> = Lazy::new(|| {
+    let v = std::env::var_os("PMEM_IS_PMEM_FORCE")?;
+    match super::atoi(v.as_bytes()) {
+        0 => Some(false),
+        1 => Some(true),
+        _ => None,
+    }
 });
 
 /// `pmem_is_pmem`: every byte of a non-empty range lies in a pmem mapping made here.

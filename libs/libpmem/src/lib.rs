@@ -7,6 +7,17 @@ use persist::{self as pmem, copy, flush, log, map};
 use std::ffi::CStr;
 use std::os::raw::{c_char, c_int, c_uint, c_void};
 
+/// Load-time constructor: the dynamic loader (or the C runtime, for the static library)
+/// runs every `.init_array` entry before `main`. It opens `PMEM_LOG_FILE` now, as libpmem
+/// does when it loads, so no descriptor appears in the middle of the program's run.
+#[used]
+#[link_section = ".init_array"]
+static ON_LOAD: extern "C" fn() = on_load;
+
+extern "C" fn on_load() {
+    boundary(log::init)
+}
+
 fn errno_result(r: Result<(), i32>) -> Int<-1> {
     match r {
         Ok(()) => Int(0),

@@ -2,7 +2,8 @@
 # Builds the libpmem C tests against a staged install (PMEM_STAGE, found through
 # pkg-config) and runs them: every CPU path forced in turn through libpmem's environment
 # variables, mapping tests on tmpfs and on a disk file system, the static library, the
-# exported symbol list, and the binary drop-in test against the system's libpmem.so.1.
+# log file opened at load, the exported symbol list, the binary drop-in test against the
+# system's libpmem.so.1, and fio's libpmem engine on ours (skipped without fio).
 # Last line: "pmem: N passed, M failed"; exit status non-zero if M > 0.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -64,6 +65,8 @@ build t_copy $CC -O2 -std=gnu99 $warn $cflags "$here/t_copy.c" $libs $rpath
 build t_map $CC -O2 -std=gnu99 $warn $cflags "$here/t_map.c" $libs $rpath
 build t_map_asan $CC -O1 -g -std=gnu99 -fsanitize=address,undefined -fno-omit-frame-pointer $cflags "$here/t_map.c" $libs $rpath
 build t_map_static $CC -O2 -std=gnu99 $cflags "$here/t_map.c" "$PMEM_STAGE/lib/libpmem.a" -lpthread -ldl -lm
+build t_logfd $CC -O2 -std=gnu99 $warn $cflags "$here/t_logfd.c" $libs $rpath
+build t_logfd_static $CC -O2 -std=gnu99 $cflags "$here/t_logfd.c" "$PMEM_STAGE/lib/libpmem.a" -lpthread -ldl -lm
 build t_header_c99 $CC -std=c99 -pedantic $warn $cflags "$here/t_header.c" $libs $rpath
 build t_header_cxx $CXX -std=c++11 -pedantic $warn $cflags -x c++ "$here/t_header.c" $libs $rpath
 
@@ -106,6 +109,8 @@ flush=$noclwb PMEM_NO_CLWB=1 PMEM_NO_FLUSH=0
 flush=Clflush PMEM_NO_CLWB=1 PMEM_NO_CLFLUSHOPT=1 PMEM_NO_FLUSH=0
 skip_flush=true PMEM_NO_FLUSH=1
 movnt=false PMEM_NO_MOVNT=1
+simd=Avx2 PMEM_NO_MOVNT=1 PMEM_AVX512F=0 PMEM_NO_CLWB=1 PMEM_NO_FLUSH=0
+simd=Sse2 PMEM_NO_MOVNT=1 PMEM_AVX512F=0 PMEM_AVX=0 PMEM_NO_CLWB=1 PMEM_NO_CLFLUSHOPT=1 PMEM_NO_FLUSH=0
 movnt_threshold=0 PMEM_MOVNT_THRESHOLD=0
 simd=$simd PMEM_MOVNT_THRESHOLD=0
 simd=Avx2 PMEM_MOVNT_THRESHOLD=0 PMEM_AVX512F=0
@@ -119,6 +124,8 @@ run "map (tmpfs)" "$work/t_map" "$shm"
 run "map (disk)" "$work/t_map" "$work/disk"
 run "map PMEM_IS_PMEM_FORCE=1" env PMEM_IS_PMEM_FORCE=1 "$work/t_map" "$shm"
 run "map PMEM_IS_PMEM_FORCE=0" env PMEM_IS_PMEM_FORCE=0 "$work/t_map" "$shm"
+run "map PMEM_IS_PMEM_FORCE=01" env PMEM_IS_PMEM_FORCE=01 "$work/t_map" "$shm"
+run "map PMEM_IS_PMEM_FORCE=1 (disk)" env PMEM_IS_PMEM_FORCE=1 "$work/t_map" "$work/disk"
 run "map PMEM_MMAP_HINT" env PMEM_MMAP_HINT=0x100000000000 "$work/t_map" "$shm"
 run "map (static libpmem.a)" "$work/t_map_static" "$shm"
 run "map (ASan/UBSan build)" env ASAN_OPTIONS=detect_leaks=1 "$work/t_map_asan" "$shm"
@@ -131,6 +138,15 @@ if ls "$work"/errlog-[0-9]* >/dev/null 2>&1 && grep -q "pmem_map_file" "$work"/e
 else
 	fail "PMEM_LOG_FILE with pid suffix"
 fi
+
+# PMEM_LOG_FILE is opened when the library loads: the file and its descriptor exist when
+# main starts, and a program's descriptors are the same before and after pmem calls.
+rm -f "$work"/fdlog*
+run "log file opened at load, level 3" env PMEM_LOG_LEVEL=3 PMEM_LOG_FILE="$work/fdlog.3" "$work/t_logfd" "$shm"
+run "log file opened at load, level 1" env PMEM_LOG_LEVEL=1 PMEM_LOG_FILE="$work/fdlog.1" "$work/t_logfd" "$shm"
+run "log file opened at load, no level" env -u PMEM_LOG_LEVEL PMEM_LOG_FILE="$work/fdlog.0" "$work/t_logfd" "$shm"
+run "log file opened at load, pid suffix" env PMEM_LOG_LEVEL=2 PMEM_LOG_FILE="$work/fdlog-" "$work/t_logfd" "$shm"
+run "log file opened at load (static libpmem.a)" env PMEM_LOG_LEVEL=2 PMEM_LOG_FILE="$work/fdlog.s" "$work/t_logfd_static" "$shm"
 
 # Exactly the libpmem API is exported, every name with version LIBPMEM_1.0.
 want=$(sed -n 's/^[a-z].* \**\(pmem_[a-z_]*\)(.*);$/\1/p' "$PMEM_STAGE/include/libpmem.h" | sort)
@@ -154,6 +170,21 @@ if [ -e "$syslib" ] && [ -e /usr/include/libpmem.h ]; then
 	fi
 else
 	echo "note: $syslib not installed; drop-in test skipped"
+fi
+
+# fio's libpmem engine on ours (it refuses mappings whose is_pmem is 0).
+if command -v fio >/dev/null 2>&1; then
+	sh "$here/t_fio.sh" "$PMEM_STAGE/lib" "$shm" "$syslib" >"$work/fio.out" 2>&1
+	rc=$?
+	if [ $rc -eq 77 ]; then
+		echo "note: fio test skipped: $(tail -1 "$work/fio.out")"
+	else
+		# One test: its RESULT line counts, and a failed check's fio output is shown.
+		run "fio libpmem engine, verify=crc32c" cat "$work/fio.out"
+		[ $rc -eq 0 ] || grep -v '^check:' "$work/fio.out" | head -20
+	fi
+else
+	echo "note: fio not installed (apt-get install fio); fio test skipped"
 fi
 
 echo "pmem: $passed passed, $failed failed"

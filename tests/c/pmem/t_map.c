@@ -96,6 +96,9 @@ static void check_is_pmem(void *a, size_t len, int is_pmem, const char *what)
 {
 	int want = force >= 0 ? force : is_pmem;
 	CHECK(pmem_is_pmem(a, len) == want, "%s: is_pmem %d want %d", what, pmem_is_pmem(a, len), want);
+	/* pmem_map_file's *is_pmemp is pmem_is_pmem of the new mapping, so it follows
+	 * PMEM_IS_PMEM_FORCE as well. */
+	CHECK(is_pmem == want, "%s: pmem_map_file reported is_pmem %d, want %d", what, is_pmem, want);
 	CHECK(pmem_is_pmem(a, 0) == 0, "%s: zero length counts as pmem", what);
 }
 
@@ -260,7 +263,8 @@ int main(int argc, char **argv)
 	}
 	snprintf(dir, sizeof(dir), "%s", argv[1]);
 	const char *f = getenv("PMEM_IS_PMEM_FORCE");
-	if (f && (!strcmp(f, "0") || !strcmp(f, "1")))
+	/* libpmem reads the variable with atoi: "01" forces 1, an empty value 0. */
+	if (f && (atoi(f) == 0 || atoi(f) == 1))
 		force = atoi(f);
 	test_errors();
 	test_cycle();
