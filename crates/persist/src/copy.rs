@@ -1012,7 +1012,7 @@ mod tests {
                 let mut down = base.clone();
                 let mut r = base.clone();
                 r.copy_within(5 + shift..5 + shift + len, 5);
-                // SAFETY: as above.
+                // SAFETY: both ranges lie inside `down` (5 + shift + len <= its length).
                 unsafe { small_move(down.as_mut_ptr().add(5), down.as_ptr().add(5 + shift), len) };
                 assert_eq!(down, r, "down len={len} shift={shift}");
             }

@@ -37,14 +37,16 @@ pub unsafe fn flush_lines(kind: Flush, addr: *const u8, len: usize) {
         }
         Flush::ClflushOpt => {
             while p < end {
-                // SAFETY: as above.
+                // SAFETY: `p` lies in a line the caller guarantees is mapped; CLFLUSHOPT
+                // only writes the line back.
                 unsafe { asm!("clflushopt [{0}]", in(reg) p, options(nostack, preserves_flags)) };
                 p += CACHELINE;
             }
         }
         Flush::Clflush => {
             while p < end {
-                // SAFETY: as above; CLFLUSH is serialising and needs no fence of its own.
+                // SAFETY: `p` lies in a line the caller guarantees is mapped; CLFLUSH is
+                // serialising and needs no fence of its own.
                 unsafe { asm!("clflush [{0}]", in(reg) p, options(nostack, preserves_flags)) };
                 p += CACHELINE;
             }

@@ -680,7 +680,7 @@ mod tests {
         unmap(m.addr, m.len).unwrap();
         assert!(covered(m.addr as usize, m.addr as usize + m.len).is_empty());
         let m = map_file(&c, 0, 0, 0).unwrap();
-        // SAFETY: as above.
+        // SAFETY: the new mapping covers the file's 10000 bytes, so byte 9999 is mapped.
         assert_eq!(unsafe { m.addr.add(9999).read() }, 42);
         unmap(m.addr, m.len).unwrap();
         std::fs::remove_dir_all(&dir).unwrap();
