@@ -41,6 +41,20 @@ THRESHOLDS="INIT_VAL:64,MIN_VAL:1,MAX_VAL:4096" run "DRAM + FS_DAX dynamic thres
 run "FS_DAX only, 64M limit" \
     "KIND:FS_DAX,PATH:$work/tier,PMEM_SIZE_LIMIT:64M,RATIO:1;POLICY:STATIC_RATIO" "$work/tier"
 
+# Exactly the malloc family is exported, and the kinds come from libmemkind.so.0.
+want="aligned_alloc calloc free malloc malloc_usable_size memalign posix_memalign pvalloc realloc reallocarray valloc"
+got=$(nm -D --defined-only "$lib" | awk '$2 ~ /^[TWDBiV]$/ {sub(/@.*/, "", $3); print $3}' | sort | tr '\n' ' ' | sed 's/ $//')
+needed=$(readelf -d "$lib" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+if [ "$got" = "$want" ] && case " $needed" in *" libmemkind.so.0 "*) true ;; *) false ;; esac; then
+    echo "PASS exported symbols and libmemkind.so.0 dependency"
+    passed=$((passed + 1))
+else
+    echo "FAIL exported symbols and libmemkind.so.0 dependency"
+    echo "    exported: $got"
+    echo "    needed: $needed"
+    failed=$((failed + 1))
+fi
+
 # A program linked with libmemkind under the interposer: blocks cross both ways.
 libdir=$(dirname "$lib")
 if "$cc" -std=c11 -O1 -Wall -Wextra -Werror -I"$here/../../../include" -o "$work/mixed" \
