@@ -12,7 +12,7 @@
 #   dram     KIND:DRAM,RATIO:1;POLICY:STATIC_RATIO (default only with --reference)
 # with $dir a fresh directory for each run. A run passes when it exits 0, prints what
 # the plain run printed, leaves $dir empty, and its MEMKIND_MEM_TIERS_STATS=1 lines
-# ("memtier: tier N KIND allocs=A bytes=B peak=P fs_bytes=F", one set per process)
+# ("memtier: tier N KIND allocs=A bytes=B peak=P fs_bytes=F overflowed=O", one set per process)
 # show both tiers served allocations. For python3 and sort the runner also reads
 # /proc/PID/maps while the program runs and expects "$dir/... (deleted)" there.
 #
@@ -273,12 +273,12 @@ check_stats() {
     msg=$(cat "$@" | awk -v label="$label" -v sets="$sets" '
         /^memtier: / {
             n++
-            if ($0 !~ /^memtier: tier [0-9]+ (DRAM|KMEM_DAX|FS_DAX) allocs=[0-9]+ bytes=[0-9]+ peak=[0-9]+ fs_bytes=[0-9]+$/) {
+            if ($0 !~ /^memtier: tier [0-9]+ (DRAM|KMEM_DAX|FS_DAX) allocs=[0-9]+ bytes=[0-9]+ peak=[0-9]+ fs_bytes=[0-9]+ overflowed=[0-9]+$/) {
                 if (!nbad++) bad = bad "malformed line \"" substr($0, 1, 120) "\"; "
                 next
             }
             t = $3 + 0; kind = $4
-            for (i = 5; i <= 8; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0 }
+            for (i = 5; i <= 9; i++) { split($i, kv, "="); v[kv[1]] = kv[2] + 0 }
             cnt[t]++; allocs[t] += v["allocs"]
             if (v["peak"] < v["bytes"]) bad = bad "tier " t " peak < bytes; "
             if (kind != "FS_DAX" && v["fs_bytes"] != 0) bad = bad "tier " t " " kind " fs_bytes=" v["fs_bytes"] "; "

@@ -187,7 +187,7 @@ pub fn open_unlinked_tmp(dir: &CStr) -> SysResult<c_int> {
     }
     check_dir(dir)?;
     let e = match open_tmpfile(dir) {
-        Ok(fd) => return Ok(fd),
+        Ok(fd) => return Ok(out_of_the_way(fd)),
         Err(e) => e,
     };
     if e != libc::EOPNOTSUPP && e != libc::EISDIR && e != libc::EINVAL {
@@ -204,7 +204,35 @@ pub fn open_unlinked_tmp(dir: &CStr) -> SysResult<c_int> {
     }
     // SAFETY: template now holds the created file's NUL-terminated path.
     unsafe { libc::unlink(template.as_ptr() as *const libc::c_char) };
-    Ok(fd)
+    Ok(out_of_the_way(fd))
+}
+
+/// Moves a descriptor of ours above the low numbers: programs (and their children, through
+/// `pass_fds`, shell redirections, `dup2`) expect 3, 4, ... to be free for their own use,
+/// and a kind's file may be opened in the middle of a run (under the interposer, at the
+/// first allocation of a file tier). The copy goes to half the soft descriptor limit (at
+/// most 512); when that fails the original is kept.
+///
+/// Post: the returned descriptor refers to the same file, close-on-exec; `fd` is closed
+/// if a new one was made.
+pub fn out_of_the_way(fd: c_int) -> c_int {
+    // SAFETY: rlimit is plain old data; all-zero bytes are a valid value.
+    let mut rl: libc::rlimit = unsafe { std::mem::zeroed() };
+    // SAFETY: rl is a writable rlimit.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl) } != 0 || rl.rlim_cur < 64 {
+        return fd;
+    }
+    let floor = (rl.rlim_cur / 2).min(512) as c_int;
+    if fd >= floor {
+        return fd;
+    }
+    // SAFETY: fcntl(F_DUPFD_CLOEXEC) on our own descriptor has no memory preconditions.
+    let high = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, floor) };
+    if high < 0 {
+        return fd;
+    }
+    close(fd);
+    high
 }
 
 /// `O_TMPFILE` in `dir`: a file that never has a name.
@@ -228,12 +256,12 @@ fn open_tmpfile(dir: &CStr) -> SysResult<c_int> {
 /// else anonymous shared memory. Allocation-free, as fork handlers must be.
 pub fn open_fork_copy(dir: Option<&CStr>) -> SysResult<c_int> {
     if let Some(fd) = dir.and_then(|d| open_tmpfile(d).ok()) {
-        return Ok(fd);
+        return Ok(out_of_the_way(fd));
     }
     // SAFETY: the name is a NUL-terminated literal.
     let fd = unsafe { libc::memfd_create(c"memkind-fork".as_ptr(), libc::MFD_CLOEXEC) };
     if fd >= 0 {
-        Ok(fd)
+        Ok(out_of_the_way(fd))
     } else {
         Err(errno())
     }

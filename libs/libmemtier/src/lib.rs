@@ -42,6 +42,9 @@ struct Tier {
     bytes: Counter,
     allocs: Counter,
     peak: AtomicIsize,
+    /// Allocations this tier could not serve (full file system, PMEM_SIZE_LIMIT) that
+    /// another tier took instead.
+    overflows: AtomicUsize,
 }
 
 struct Tiers {
@@ -287,6 +290,7 @@ fn open_tier(t: &config::TierCfg) -> Tier {
         bytes: Counter::new(),
         allocs: Counter::new(),
         peak: AtomicIsize::new(0),
+        overflows: AtomicUsize::new(0),
     }
 }
 
@@ -308,11 +312,12 @@ extern "C" fn print_stats() {
         let fs = tier.dir.as_deref().map_or(0, file_bytes);
         let _ = writeln!(
             s,
-            "memtier: tier {i} {} allocs={} bytes={} peak={} fs_bytes={fs}",
+            "memtier: tier {i} {} allocs={} bytes={} peak={} fs_bytes={fs} overflowed={}",
             tier.name,
             tier.allocs.sum(),
             tier.bytes.sum(),
             tier.peak.load(Ordering::Relaxed).max(tier.bytes.sum()),
+            tier.overflows.load(Ordering::Relaxed),
         );
     }
     write_fd(STATS_FD.load(Ordering::Relaxed), s.as_bytes());
@@ -354,9 +359,21 @@ impl Tiers {
     fn alloc(&self, size: usize, how: How) -> *mut c_void {
         let i = self.policy.choose(size, |i| self.tiers[i].bytes.sum());
         let p = self.alloc_in(i, size, how);
-        if p.is_null() && Some(i) == self.dram {
-            if let Some(f) = self.fallback {
-                return self.alloc_in(f, size, how);
+        if !p.is_null() {
+            return p;
+        }
+        // A full tier hands the request on, so a program with free memory elsewhere does
+        // not fail: a file tier to DRAM, DRAM to KMEM_DAX (as memkind does).
+        let other = if Some(i) == self.dram {
+            self.fallback
+        } else {
+            self.dram
+        };
+        if let Some(f) = other.filter(|&f| f != i) {
+            let q = self.alloc_in(f, size, how);
+            if !q.is_null() {
+                self.tiers[i].overflows.fetch_add(1, Ordering::Relaxed);
+                return q;
             }
         }
         nomem(p)

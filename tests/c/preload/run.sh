@@ -80,5 +80,33 @@ else
     failed=$((failed + 1))
 fi
 
+# Descriptors stay out of the program's way; a full file tier hands requests to DRAM.
+for prog in lowfd overflow; do
+    "$cc" -std=c11 -O1 -Wall -Wextra -Werror -o "$work/$prog" "$here/$prog.c" ||
+        { echo "FAIL build $prog.c"; failed=$((failed + 1)); continue; }
+done
+mkdir -p "$work/t2"
+if env LD_PRELOAD="$lib" MEMKIND_MEM_TIERS="KIND:DRAM,RATIO:1;KIND:FS_DAX,PATH:$work/t2,RATIO:1;POLICY:STATIC_RATIO" \
+    timeout 60 "$work/lowfd" "$work/t2" >"$work/out" 2>&1 && grep -q "^RESULT [0-9]* 0$" "$work/out"; then
+    echo "PASS the file tier's descriptor leaves 3 free, close-on-exec"
+    passed=$((passed + 1))
+else
+    echo "FAIL the file tier's descriptor leaves 3 free, close-on-exec"
+    grep -v "^check: " "$work/out" | head -10
+    failed=$((failed + 1))
+fi
+if env LD_PRELOAD="$lib" MEMKIND_MEM_TIERS_STATS=1 \
+    MEMKIND_MEM_TIERS="KIND:DRAM,RATIO:1;KIND:FS_DAX,PATH:$work/t2,PMEM_SIZE_LIMIT:16M,RATIO:1;POLICY:STATIC_RATIO" \
+    timeout 60 "$work/overflow" >"$work/out" 2>"$work/out.err" && grep -q "^RESULT [0-9]* 0$" "$work/out" &&
+    grep -q "^memtier: tier 1 FS_DAX .* overflowed=[1-9]" "$work/out.err" &&
+    [ -z "$(ls -A "$work/t2")" ]; then
+    echo "PASS a full file tier hands requests to DRAM"
+    passed=$((passed + 1))
+else
+    echo "FAIL a full file tier hands requests to DRAM"
+    cat "$work/out" "$work/out.err" | grep -v "^check: " | head -10
+    failed=$((failed + 1))
+fi
+
 echo "preload: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
