@@ -70,6 +70,63 @@ pub fn reserve(len: usize, align: usize) -> SysResult<usize> {
     Ok(aligned)
 }
 
+/// Where the next kind reservation is tried: addresses advance through [32 TiB, 96 TiB)
+/// and wrap, so a destroyed kind's range is not handed to the next kind at once and a
+/// stale pointer into it finds no kind there (the chunk map reports it).
+static NEXT_RESERVATION: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(ROTATE_LO);
+const ROTATE_LO: usize = 32 << 40;
+const ROTATE_HI: usize = 96 << 40;
+
+/// [`reserve`] at a fresh address: `len` bytes aligned to `align` (a power of two dividing
+/// 1 GiB or a multiple of it), at the rotating cursor when that range is free, else
+/// wherever the kernel puts it.
+///
+/// Post: as for [`reserve`]; no existing mapping is touched (MAP_FIXED_NOREPLACE).
+pub fn reserve_fresh(len: usize, align: usize) -> SysResult<usize> {
+    for _ in 0..16 {
+        let cur = NEXT_RESERVATION.load(std::sync::atomic::Ordering::Relaxed);
+        let at = cur.next_multiple_of(align);
+        let next = match at.checked_add(len) {
+            Some(end) if end <= ROTATE_HI => end,
+            _ => ROTATE_LO,
+        };
+        let _ = NEXT_RESERVATION.compare_exchange(
+            cur,
+            next,
+            std::sync::atomic::Ordering::Relaxed,
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        if next == ROTATE_LO {
+            continue;
+        }
+        // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; a PROT_NONE
+        // anonymous range touches no memory.
+        let p = unsafe {
+            libc::mmap(
+                at as *mut libc::c_void,
+                len,
+                libc::PROT_NONE,
+                libc::MAP_PRIVATE
+                    | libc::MAP_ANONYMOUS
+                    | libc::MAP_NORESERVE
+                    | libc::MAP_FIXED_NOREPLACE,
+                -1,
+                0,
+            )
+        };
+        if p as usize == at {
+            return Ok(at);
+        }
+        if p != libc::MAP_FAILED {
+            // A kernel without MAP_FIXED_NOREPLACE took the address as a hint only.
+            unmap(p as usize, len);
+            break;
+        }
+    }
+    reserve(len, align)
+}
+
 /// Replaces part of a reservation with private anonymous read-write memory; pages are
 /// only backed when first touched.
 pub fn map_anon_rw(addr: usize, len: usize) -> SysResult<()> {

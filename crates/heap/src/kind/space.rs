@@ -104,7 +104,7 @@ impl Space {
         let fd = slot.fd.load(Ordering::Relaxed);
         let mut len = want;
         let base = loop {
-            match sys::reserve(len, CHUNK_ALIGN) {
+            match sys::reserve_fresh(len, CHUNK_ALIGN) {
                 Ok(b) => break b,
                 Err(_) if len > CHUNK_ALIGN && len / 2 >= self.chunk_len.min(want) / 4 => {
                     len = (len / 2).next_multiple_of(CHUNK_ALIGN)
