@@ -2,39 +2,18 @@
 //! and fails on any difference (`UPDATE_HEADERS=1` rewrites it instead), and checks the
 //! hand-written enums and macros against the library's constants.
 
-use std::path::{Path, PathBuf};
+#[path = "../../../tests/harness/header_check.rs"]
+mod common;
+
 use vmemcache::cache as c;
 
-fn crate_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn generate() -> String {
-    let dir = crate_dir();
-    let config = cbindgen::Config::from_file(dir.join("cbindgen.toml")).expect("config");
-    let mut out = Vec::new();
-    cbindgen::Builder::new()
-        .with_config(config)
-        .with_src(Path::new(&dir).join("src/ffi.rs"))
-        .generate()
-        .expect("cbindgen")
-        .write(&mut out);
-    String::from_utf8(out).expect("utf-8")
+    common::generate("cbindgen.toml", &["src/ffi.rs"])
 }
 
 #[test]
 fn header_is_current() {
-    let fresh = generate();
-    let path = crate_dir().join("../../include/libvmemcache.h");
-    if std::env::var_os("UPDATE_HEADERS").is_some() {
-        std::fs::write(&path, &fresh).expect("write header");
-        return;
-    }
-    let committed = std::fs::read_to_string(&path).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "include/libvmemcache.h is stale: run UPDATE_HEADERS=1 cargo test -p libvmemcache --test header"
-    );
+    common::check_current("libvmemcache.h", "cbindgen.toml", &["src/ffi.rs"]);
 }
 
 /// The enumerators of `enum <name>` in order.
