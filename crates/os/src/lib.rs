@@ -3,6 +3,9 @@
 //! partial state behind (a failed reservation is unmapped, a failed open closes its fd).
 
 pub mod lock;
+mod remap;
+
+pub use remap::{for_each_shared_mapping, map_file_private};
 
 use std::ffi::CStr;
 use std::os::raw::c_int;
@@ -309,8 +312,9 @@ fn open_tmpfile(dir: &CStr) -> SysResult<c_int> {
     }
 }
 
-/// An unlinked file for a forked child's copy of a kind: `O_TMPFILE` in `dir` when it can,
-/// else anonymous shared memory. Allocation-free, as fork handlers must be.
+/// An unlinked file for a forked child's own part of a kind (what it commits after the
+/// fork): `O_TMPFILE` in `dir` when it can, else anonymous shared memory.
+/// Allocation-free, as fork handlers must be.
 pub fn open_fork_copy(dir: Option<&CStr>) -> SysResult<c_int> {
     if let Some(fd) = dir.and_then(|d| open_tmpfile(d).ok()) {
         return Ok(out_of_the_way(fd));
@@ -322,76 +326,6 @@ pub fn open_fork_copy(dir: Option<&CStr>) -> SysResult<c_int> {
     } else {
         Err(errno())
     }
-}
-
-/// Copies the data of `src[0..len)` into `dst` at the same offsets, skipping holes.
-pub fn copy_file_data(src: c_int, dst: c_int, len: u64) -> SysResult<()> {
-    let mut off: i64 = 0;
-    let end = len as i64;
-    while off < end {
-        // SAFETY: plain syscalls on descriptors we own.
-        let data = unsafe { libc::lseek(src, off, libc::SEEK_DATA) };
-        if data < 0 {
-            let e = errno();
-            // ENXIO: no data after `off`.
-            return if e == libc::ENXIO { Ok(()) } else { Err(e) };
-        }
-        // SAFETY: lseek on a descriptor has no memory preconditions; a bad one gives EBADF.
-        let hole = unsafe { libc::lseek(src, data, libc::SEEK_HOLE) }.min(end);
-        if hole < 0 {
-            return Err(errno());
-        }
-        copy_range(src, dst, data, hole)?;
-        off = hole;
-    }
-    Ok(())
-}
-
-fn copy_range(src: c_int, dst: c_int, mut from: i64, to: i64) -> SysResult<()> {
-    while from < to {
-        let (mut a, mut b) = (from, from);
-        // SAFETY: the offsets are valid out-pointers; descriptors are ours.
-        let n = unsafe { libc::copy_file_range(src, &mut a, dst, &mut b, (to - from) as usize, 0) };
-        if n > 0 {
-            from += n as i64;
-            continue;
-        }
-        if n == 0 {
-            return Ok(());
-        }
-        let e = errno();
-        if e != libc::EXDEV && e != libc::ENOSYS && e != libc::EINVAL && e != libc::EOPNOTSUPP {
-            return Err(e);
-        }
-        // Through a buffer on the stack: fork handlers must not allocate.
-        let mut buf = [0u8; 64 * 1024];
-        while from < to {
-            let want = buf.len().min((to - from) as usize);
-            // SAFETY: buf is valid for `want` bytes.
-            let r = unsafe { libc::pread(src, buf.as_mut_ptr().cast(), want, from) };
-            if r <= 0 {
-                return if r == 0 { Ok(()) } else { Err(errno()) };
-            }
-            let mut done = 0;
-            while done < r as usize {
-                // SAFETY: buf holds r valid bytes.
-                let w = unsafe {
-                    libc::pwrite(
-                        dst,
-                        buf[done..].as_ptr().cast(),
-                        r as usize - done,
-                        from + done as i64,
-                    )
-                };
-                if w <= 0 {
-                    return Err(errno());
-                }
-                done += w as usize;
-            }
-            from += r as i64;
-        }
-    }
-    Ok(())
 }
 
 /// Makes descriptor `dst` refer to `src`'s file (close-on-exec) and closes `src`.

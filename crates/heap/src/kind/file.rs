@@ -28,7 +28,7 @@ pub static SLOTS: [Slot; MAX_KINDS] = {
     s
 };
 
-/// Directory of each created kind, for the copy a forked child gets (see `fork.rs`).
+/// Directory of each created kind, where a forked child opens its own file (see `fork.rs`).
 pub(crate) static DIRS: [crate::sys::lock::Mutex<Option<std::ffi::CString>>; MAX_KINDS] =
     [const { crate::sys::lock::Mutex::new(None) }; MAX_KINDS];
 
@@ -128,6 +128,7 @@ fn index(slot: &Slot) -> usize {
 
 fn release(slot: &'static Slot) {
     slot.space.lock().release();
+    super::fork::forget(slot);
     DIRS[index(slot)].lock().take();
     let fd = slot.fd.swap(-1, Ordering::AcqRel);
     if fd >= 0 {

@@ -1,66 +1,62 @@
 //! File-backed kinds across `fork`.
 //!
 //! A kind's file is mapped shared, so without care a forked child would write into its
-//! parent's heap (and the two would hand out the same blocks). Before the fork the parent
-//! copies each kind's file into a new unlinked file in the same directory; the child maps
-//! that copy over its chunks at the same addresses and offsets, so it continues with a
-//! private heap holding exactly what the parent had. The handlers never allocate and hold
-//! no lock across the fork, whichever order they run in relative to jemalloc's.
+//! parent's heap (and the two would hand out the same blocks). Nothing is copied at the
+//! fork, so its cost does not depend on the heap's size: the child's handler remaps the
+//! kind's shared ranges copy-on-write from the same file and gives the kind a new unlinked
+//! file of its own. From then on:
+//! - the child reads what the parent's heap held at the fork, and its writes become its
+//!   own pages (anonymous memory) that never reach the parent's file;
+//! - every range the child commits or decommits is first mapped shared from its own file
+//!   (see `space.rs`), so the blocks it allocates later live on disk as in the parent, and
+//!   its commits and hole punches never touch the parent's file;
+//! - a page the child has not written yet shows the parent's later writes to it, and
+//!   zeros once the parent frees and releases that range (the price of not copying).
+//!
+//! A child that forks again takes private only what is still shared in it (its own file's
+//! ranges, found in `/proc/self/maps`); its copy-on-write pages pass on through the
+//! kernel's own fork. The handlers never allocate and hold no lock across the fork,
+//! whichever order they run in relative to jemalloc's.
 
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 use super::file::{self, MAX_KINDS};
+use super::statics::NUM_STATIC;
+use super::Slot;
 use crate::sys;
 
-/// Per created-kind slot: the copy prepared for the child, or -1.
-static COPIES: [AtomicI32; MAX_KINDS] = [const { AtomicI32::new(-1) }; MAX_KINDS];
+/// Per created-kind slot: set once this process is a forked child of the kind's creator
+/// (or of such a child), so commits map ranges onto the process's own file first.
+static FORKED: [AtomicBool; MAX_KINDS] = [const { AtomicBool::new(false) }; MAX_KINDS];
 
 /// Installs the handlers once per process.
 pub fn register() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // SAFETY: the handlers are plain functions that live as long as the library.
-        unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+        // SAFETY: the handler is a plain function that lives as long as the library.
+        unsafe { libc::pthread_atfork(None, None, Some(child)) };
     });
 }
 
-extern "C" fn prepare() {
-    for (i, slot) in file::SLOTS.iter().enumerate() {
-        if !slot.is_live() || !slot.is_file() {
-            continue;
-        }
-        let fd = slot.fd.load(Ordering::Acquire);
-        let len = slot.space.lock().file_len();
-        // The copy goes next to the original; anonymous memory if that directory is full.
-        let dir = file::DIRS[i].lock();
-        let copy = copy_into(dir.as_deref(), fd, len).or_else(|_| copy_into(None, fd, len));
-        drop(dir);
-        let Ok(copy) = copy else {
-            report(slot.id, b"copying the kind's file failed");
-            continue;
-        };
-        COPIES[i].store(copy, Ordering::Release);
-    }
+/// True when the kind's mapped ranges may still be copy-on-write views of an ancestor's
+/// file, so a range must be mapped onto this process's file before it is committed or
+/// decommitted.
+#[inline]
+pub fn in_child(slot: &Slot) -> bool {
+    (slot.id as usize)
+        .checked_sub(NUM_STATIC)
+        .and_then(|i| FORKED.get(i))
+        .is_some_and(|f| f.load(Ordering::Relaxed))
 }
 
-fn copy_into(dir: Option<&std::ffi::CStr>, fd: i32, len: u64) -> sys::SysResult<i32> {
-    let copy = sys::open_fork_copy(dir)?;
-    match sys::set_file_len(copy, len).and_then(|_| sys::copy_file_data(fd, copy, len)) {
-        Ok(()) => Ok(copy),
-        Err(e) => {
-            sys::close(copy);
-            Err(e)
-        }
-    }
-}
-
-extern "C" fn parent() {
-    for c in &COPIES {
-        let fd = c.swap(-1, Ordering::AcqRel);
-        if fd >= 0 {
-            sys::close(fd);
-        }
+/// A destroyed kind's slot starts over in the parent's way.
+pub fn forget(slot: &Slot) {
+    if let Some(f) = (slot.id as usize)
+        .checked_sub(NUM_STATIC)
+        .and_then(|i| FORKED.get(i))
+    {
+        f.store(false, Ordering::Relaxed);
     }
 }
 
@@ -76,16 +72,37 @@ extern "C" fn child() {
         unsafe { d.force_unlock() };
     }
     for (i, slot) in file::SLOTS.iter().enumerate() {
-        let copy = COPIES[i].swap(-1, Ordering::AcqRel);
-        if copy < 0 {
+        if !slot.is_live() || !slot.is_file() {
             continue;
         }
         let fd = slot.fd.load(Ordering::Acquire);
-        if slot.space.lock().remap(copy).is_err() {
-            sys::close(copy);
-            report(slot.id, b"mapping the child's copy failed");
-        } else if sys::move_fd(copy, fd).is_err() {
-            report(slot.id, b"switching to the child's copy failed");
+        if fd < 0 {
+            continue;
+        }
+        let dir = file::DIRS[i].lock();
+        let own = sys::open_fork_copy(dir.as_deref()).or_else(|_| sys::open_fork_copy(None));
+        drop(dir);
+        let Ok(own) = own else {
+            report(slot.id, b"no file for the child's part of the kind");
+            continue;
+        };
+        let nested = FORKED[i].load(Ordering::Relaxed);
+        let space = slot.space.lock();
+        if sys::set_file_len(own, space.file_len()).is_err() {
+            sys::close(own);
+            report(slot.id, b"sizing the child's file failed");
+            continue;
+        }
+        if space.take_private(fd, nested).is_err() {
+            sys::close(own);
+            report(slot.id, b"mapping the heap copy-on-write failed");
+            continue;
+        }
+        drop(space);
+        FORKED[i].store(true, Ordering::Relaxed);
+        // The mappings keep the parent's file alive; the descriptor number stays the kind's.
+        if sys::move_fd(own, fd).is_err() {
+            report(slot.id, b"switching to the child's file failed");
         }
     }
 }

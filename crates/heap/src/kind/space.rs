@@ -143,17 +143,28 @@ impl Space {
         self.file_len
     }
 
-    /// Maps every chunk onto `fd` at the same file offsets (a forked child's own copy).
-    pub fn remap(&self, fd: std::os::raw::c_int) -> sys::SysResult<()> {
-        sys::set_file_len(fd, self.file_len)?;
+    /// Maps this kind's shared ranges copy-on-write from `fd` (the kind's file) at their
+    /// file offsets: a forked child's view of its parent's heap. The first fork maps
+    /// every chunk; a child forking again (`nested`) only the ranges still shared in it.
+    pub fn take_private(&self, fd: std::os::raw::c_int, nested: bool) -> sys::SysResult<()> {
         for &idx in self.chunks() {
             let c = chunk::get(idx);
-            sys::map_file(
+            let (base, len, off) = (
                 c.base.load(Ordering::Relaxed),
                 c.len.load(Ordering::Relaxed),
-                fd,
                 c.file_off.load(Ordering::Relaxed),
-            )?;
+            );
+            if !nested {
+                sys::map_file_private(base, len, fd, off)?;
+                continue;
+            }
+            let mut result = Ok(());
+            sys::for_each_shared_mapping(base, base + len, |a, b| {
+                if result.is_ok() {
+                    result = sys::map_file_private(a, b - a, fd, off + (a - base) as u64);
+                }
+            })?;
+            result?;
         }
         Ok(())
     }
@@ -185,6 +196,13 @@ fn file_offset(addr: usize, len: usize) -> Option<u64> {
     Some(c.file_off.load(Ordering::Relaxed) + (addr - c.base.load(Ordering::Relaxed)) as u64)
 }
 
+/// In a forked child, maps `[addr, addr+len)` shared from the child's own file before
+/// the range changes hands, so what it commits lives in its file and its zeros are real
+/// (the copy-on-write view would show the parent's file). See `fork.rs`.
+fn own_file(slot: &Slot, fd: i32, addr: usize, len: usize, off: u64) -> bool {
+    !super::fork::in_child(slot) || sys::map_file(addr, len, fd, off).is_ok()
+}
+
 /// Reserves file blocks for a range jemalloc is about to use; false when the kind's limit
 /// or the file system's space is reached.
 fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
@@ -199,6 +217,7 @@ fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
         return false;
     }
     let ok = match file_offset(addr, len) {
+        Some(off) if !own_file(slot, fd, addr, len, off) => false,
         Some(off) => match sys::reserve_blocks(fd, off, len) {
             Ok(()) => true,
             Err(_) => {
@@ -222,7 +241,9 @@ fn decommit(slot: &Slot, addr: usize, len: usize) -> bool {
         return false;
     }
     match file_offset(addr, len) {
-        Some(off) if sys::release_blocks(fd, off, len).is_ok() => {
+        Some(off)
+            if sys::release_blocks(fd, off, len).is_ok() && own_file(slot, fd, addr, len, off) =>
+        {
             slot.committed.fetch_sub(len, Ordering::AcqRel);
             true
         }
