@@ -1,8 +1,9 @@
 /* ours-only: memkind 1.14 shares a kind's file with a forked child.
  * fork() with a file-backed heap copies nothing: right after the fork the
  * child's own kind file holds no data (the old design copied the whole file),
- * yet the child reads every block the parent wrote before the fork. What the
- * child writes, frees and allocates never reaches the parent; blocks it
+ * yet the child reads every block the parent wrote before the fork, also after
+ * the parent has overwritten them all (a snapshot, as for ordinary memory).
+ * What the child writes, frees and allocates never reaches the parent; blocks it
  * allocates after the fork live in its own file on disk; memory the child
  * frees and gets back zeroed (a conservative kind releases at once) reads as
  * zeros even though the parent's file still holds data there; and a child
@@ -21,6 +22,7 @@ static memkind_t kind, cons;
 static unsigned char *blocks[NBLK];
 static unsigned char *big; /* the parent's block in the conservative kind */
 static char dir_main[PATH_MAX], dir_cons[PATH_MAX];
+static int go[2]; /* the parent writes a byte once it has overwritten its blocks */
 
 /* Disk bytes of the one kind file under dir, or -1. */
 static long long kind_disk(const char *dir)
@@ -67,9 +69,14 @@ static int child(void)
     int i, status;
     pid_t pid;
 
+    char c;
+
     /* Nothing was copied: the child's own file has no data yet. */
     if (own < 0 || own > (1 << 20))
         return 10;
+    /* The parent's writes after the fork do not show here. */
+    if (read(go[0], &c, 1) != 1)
+        return 22;
     if (check_blocks(100, 0, 100))
         return 11;
     /* The child overwrites the first half of the parent's blocks. */
@@ -146,19 +153,39 @@ int main(int argc, char **argv)
     before = kind_disk(dir_main);
     CHECK(before >= (long long)NBLK * BLK);
 
-    STEP("child reads the parent's heap, writes its own, forks again");
+    REQUIRE(pipe(go) == 0);
+
+    STEP("child reads the parent's heap as of the fork, writes its own, forks again");
     pid = fork();
     REQUIRE(pid >= 0);
     if (pid == 0)
         _exit(child());
+    for (i = 0; i < NBLK; i++)
+        fill_pattern(blocks[i], BLK, 500 + i);
+    CHECK_INT(1, (int)write(go[1], "x", 1));
     REQUIRE(waitpid(pid, &status, 0) == pid);
     CHECK(WIFEXITED(status));
     CHECK_INT(0, WEXITSTATUS(status));
 
-    STEP("the parent's heap and file are unchanged");
-    CHECK_INT(0, check_blocks(100, 0, 100));
+    STEP("the parent's heap holds only its own writes; new blocks go to its new file");
+    CHECK_INT(0, check_blocks(500, 0, 500));
     CHECK(check_pattern(big, 8 * BLK, 77));
-    CHECK(kind_disk(dir_main) == before);
+    {
+        long long mine = kind_disk(dir_main);
+        unsigned char *more[8];
+        CHECK(mine >= 0 && mine < before);
+        for (i = 0; i < 8; i++) {
+            more[i] = memkind_malloc(kind, BLK);
+            REQUIRE(more[i] != NULL);
+            fill_pattern(more[i], BLK, 600 + i);
+        }
+        CHECK(kind_disk(dir_main) >= mine + 8LL * BLK);
+        for (i = 0; i < 8; i++) {
+            CHECK(check_pattern(more[i], BLK, 600 + i));
+            memkind_free(kind, more[i]);
+        }
+    }
+    CHECK_INT(0, check_blocks(500, 0, 500));
     for (i = 0; i < NBLK; i++)
         memkind_free(kind, blocks[i]);
     memkind_free(cons, big);

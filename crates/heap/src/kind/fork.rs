@@ -1,22 +1,25 @@
 //! File-backed kinds across `fork`.
 //!
 //! A kind's file is mapped shared, so without care a forked child would write into its
-//! parent's heap (and the two would hand out the same blocks). Nothing is copied at the
-//! fork, so its cost does not depend on the heap's size: the child's handler remaps the
-//! kind's shared ranges copy-on-write from the same file and gives the kind a new unlinked
-//! file of its own. From then on:
-//! - the child reads what the parent's heap held at the fork, and its writes become its
-//!   own pages (anonymous memory) that never reach the parent's file;
-//! - every range the child commits or decommits is first mapped shared from its own file
-//!   (see `space.rs`), so the blocks it allocates later live on disk as in the parent, and
-//!   its commits and hole punches never touch the parent's file;
-//! - a page the child has not written yet shows the parent's later writes to it, and
-//!   zeros once the parent frees and releases that range (the price of not copying).
+//! parent's heap (and the two would hand out the same blocks), and the parent's later
+//! writes would show in the child's heap mid-use. Nothing is copied at the fork, so its
+//! cost does not depend on the heap's size:
+//! - before the fork, the parent remaps the kind's shared ranges copy-on-write from the
+//!   same file; the kernel's fork then gives the child exactly the parent's memory at
+//!   the fork, as for anonymous memory, and from then on the old file is written by
+//!   nobody: each process's writes to those pages become its own (ordinary memory);
+//! - after the fork each process gives the kind a new unlinked file of its own; every
+//!   range it commits or decommits from then on is first mapped shared from that file
+//!   (see `space.rs`), so blocks allocated later live on disk again and neither
+//!   process's commits or hole punches touch the other's file.
 //!
-//! A child that forks again takes private only what is still shared in it (its own file's
-//! ranges, found in `/proc/self/maps`); its copy-on-write pages pass on through the
-//! kernel's own fork. The handlers never allocate and hold no lock across the fork,
-//! whichever order they run in relative to jemalloc's.
+//! The price: pages of the heap as it was at the fork that a process rewrites afterwards
+//! cost ordinary memory until they are freed, and the old file's space stays reserved
+//! while the kind lives. A range committed by another thread in the instant between the
+//! parent's remap and the fork is taken private again by both handlers.
+//!
+//! The handlers never allocate and hold no lock across the fork, whichever order they
+//! run in relative to jemalloc's.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
@@ -26,22 +29,21 @@ use super::statics::NUM_STATIC;
 use super::Slot;
 use crate::sys;
 
-/// Per created-kind slot: set once this process is a forked child of the kind's creator
-/// (or of such a child), so commits map ranges onto the process's own file first.
+/// Per created-kind slot: set once this process has been through a fork with the kind,
+/// so its ranges may be copy-on-write views of an older file and a range must be mapped
+/// onto the process's own file before it is committed or decommitted.
 static FORKED: [AtomicBool; MAX_KINDS] = [const { AtomicBool::new(false) }; MAX_KINDS];
 
 /// Installs the handlers once per process.
 pub fn register() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // SAFETY: the handler is a plain function that lives as long as the library.
-        unsafe { libc::pthread_atfork(None, None, Some(child)) };
+        // SAFETY: the handlers are plain functions that live as long as the library.
+        unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
     });
 }
 
-/// True when the kind's mapped ranges may still be copy-on-write views of an ancestor's
-/// file, so a range must be mapped onto this process's file before it is committed or
-/// decommitted.
+/// True when the kind's mapped ranges may be copy-on-write views of an older file.
 #[inline]
 pub fn in_child(slot: &Slot) -> bool {
     (slot.id as usize)
@@ -60,6 +62,24 @@ pub fn forget(slot: &Slot) {
     }
 }
 
+extern "C" fn prepare() {
+    for (i, slot) in file::SLOTS.iter().enumerate() {
+        if !slot.is_live() || !slot.is_file() {
+            continue;
+        }
+        let fd = slot.fd.load(Ordering::Acquire);
+        let nested = FORKED[i].load(Ordering::Relaxed);
+        // Held only for the remap: a thread growing the kind waits, none is left inside.
+        if fd >= 0 && slot.space.lock().take_private(fd, nested).is_err() {
+            report(slot.id, b"mapping the heap copy-on-write failed");
+        }
+    }
+}
+
+extern "C" fn parent() {
+    own_files();
+}
+
 extern "C" fn child() {
     // Only this thread survived the fork: a lock another thread held then is free now.
     super::cache::after_fork_in_child();
@@ -71,6 +91,12 @@ extern "C" fn child() {
         // SAFETY: the child has only the forking thread, which holds no directory lock here.
         unsafe { d.force_unlock() };
     }
+    own_files();
+}
+
+/// After the fork, in each process: ranges another thread mapped shared between the
+/// parent's remap and the fork go copy-on-write too, and the kind moves to a new file.
+fn own_files() {
     for (i, slot) in file::SLOTS.iter().enumerate() {
         if !slot.is_live() || !slot.is_file() {
             continue;
@@ -83,27 +109,27 @@ extern "C" fn child() {
         let own = sys::open_fork_copy(dir.as_deref()).or_else(|_| sys::open_fork_copy(None));
         drop(dir);
         let Ok(own) = own else {
-            report(slot.id, b"no file for the child's part of the kind");
+            report(slot.id, b"no file of its own for the kind");
             continue;
         };
-        let nested = FORKED[i].load(Ordering::Relaxed);
         let space = slot.space.lock();
-        if sys::set_file_len(own, space.file_len()).is_err() {
+        if sys::set_file_len(own, space.file_len()).is_err()
+            || space.take_private(fd, true).is_err()
+        {
+            drop(space);
             sys::close(own);
-            report(slot.id, b"sizing the child's file failed");
+            report(slot.id, b"taking the heap copy-on-write failed");
             continue;
         }
-        if space.take_private(fd, nested).is_err() {
-            sys::close(own);
-            report(slot.id, b"mapping the heap copy-on-write failed");
-            continue;
+        // The mappings keep the old file alive; the descriptor number stays the kind's.
+        // Switched before the flag: a commit in between reserves in the new file and
+        // leaves its range copy-on-write, which is harmless, never the reverse.
+        if sys::move_fd(own, fd).is_err() {
+            report(slot.id, b"switching to its own file failed");
+        } else {
+            FORKED[i].store(true, Ordering::Release);
         }
         drop(space);
-        FORKED[i].store(true, Ordering::Relaxed);
-        // The mappings keep the parent's file alive; the descriptor number stays the kind's.
-        if sys::move_fd(own, fd).is_err() {
-            report(slot.id, b"switching to the child's file failed");
-        }
     }
 }
 
@@ -114,6 +140,6 @@ fn report(id: u32, what: &[u8]) {
         sys::hex(id as usize, &mut buf),
         b": ",
         what,
-        b"; the child shares the parent's heap of this kind",
+        b"; parent and child may share the heap of this kind",
     ]);
 }

@@ -1,0 +1,41 @@
+"""Descriptor-sensitive Python workload for the libmemtier tests.
+
+Programs (and CPython's own test_subprocess) expect the lowest free descriptor
+after start-up to be 3 and a child to inherit exactly what it was given. After
+allocating enough to use every tier, this opens files and pipes and checks
+their numbers, passes descriptors to children with pass_fds and with
+close_fds=False, and prints what each child saw. The output must match a plain
+run.
+"""
+import os
+import subprocess
+import sys
+
+data = [bytes(range(i % 256)) * 4 for i in range(200000)]
+fd = os.open("/dev/null", os.O_RDONLY)
+print("first free descriptor:", fd)
+r, w = os.pipe()
+print("pipe:", r, w)
+
+
+def child_fds(**kw):
+    out = subprocess.run(
+        [sys.executable, "-c",
+         "import os; print(sorted(int(f) for f in os.listdir('/proc/self/fd')))"],
+        capture_output=True, text=True, check=True, **kw).stdout.strip()
+    return out
+
+
+# pass_fds: the child sees 0-2, the passed descriptors and the one listdir opens.
+os.dup2(r, 10)
+os.set_inheritable(10, True)
+print("pass_fds=(10,):", child_fds(pass_fds=(10,)))
+print("close_fds=True:", child_fds())
+os.set_inheritable(fd, True)
+print("close_fds=False, fd inheritable:", child_fds(close_fds=False))
+# The descriptors the interposer holds are its own: none shows as inheritable.
+mine = sorted(int(f) for f in os.listdir("/proc/self/fd"))
+inheritable = [f for f in mine if f > 2 and f not in (fd, r, w, 10)
+               and os.path.exists("/proc/self/fd/%d" % f) and os.get_inheritable(f)]
+print("other inheritable descriptors:", inheritable)
+print("objects:", len(data), sum(len(d) for d in data))
