@@ -21,7 +21,8 @@
 # in an in-memory database), gcc (a generated 600 KB C file: object file and the
 # compiled program's output are compared), threads (tests/memtier/threads.cpp: threads
 # passing containers to each other, fork from a threaded process, the whole malloc
-# family).
+# family), forks (tests/memtier/forks.py: fork-heavy) and fds (tests/memtier/fds.py:
+# descriptor-sensitive).
 # Also: malformed configurations (no output, non-zero exit that is not a signal, one
 # "libmemtier: " line on stderr quoting the offending token), no configuration at all
 # (runs as plain), MEMKIND_MEM_TIERING_LOG_LEVEL=1, and a 32 MiB PMEM_SIZE_LIMIT on
@@ -365,6 +366,25 @@ if selected python3 && need python3 python3; then
     [ -x "$py" ] || py=$(command -v python3)
     extra_env=(PYTHONMALLOC=malloc)
     program_test python3 1 1 -- "$py" "$here/objects.py" 2000000
+    extra_env=()
+fi
+
+# ------------------------------------------------------------ forks, fds (python3)
+# forks.py: 50 forks of a Python process holding a million objects, each child and
+# grandchild checking the heap as of its fork while the parent goes on, then xargs -P2
+# of 200 processes. fds.py: the lowest free descriptor is 3, pass_fds/close_fds hand a
+# child exactly what was asked, the interposer's own descriptors are not inheritable.
+# Child processes print their own statistics, hence "1+" sets.
+py=/usr/bin/python3
+[ -x "$py" ] || py=$(command -v python3 || echo python3)
+if selected forks && need python3 python3; then
+    extra_env=(PYTHONMALLOC=malloc)
+    program_test forks 0 1+ -- "$py" "$here/forks.py" 1000000
+    extra_env=()
+fi
+if selected fds && need python3 python3; then
+    extra_env=(PYTHONMALLOC=malloc)
+    program_test fds 0 1+ -- "$py" "$here/fds.py"
     extra_env=()
 fi
 
