@@ -4,8 +4,10 @@
 
 pub mod lock;
 mod remap;
+mod sigbus;
 
 pub use remap::{for_each_shared_mapping, map_file_private};
+pub use sigbus::install_sigbus_fallback;
 
 use std::ffi::CStr;
 use std::os::raw::c_int;
@@ -368,6 +370,18 @@ pub fn fs_size(fd: c_int) -> SysResult<u64> {
         return Err(errno());
     }
     Ok((sv.f_blocks as u64).saturating_mul(sv.f_frsize as u64))
+}
+
+/// Bytes an unprivileged process may still allocate on the file system holding `fd`.
+/// Pre: none. Post: `Err(errno)` of `fstatvfs` (EBADF for a bad descriptor).
+pub fn fs_free(fd: c_int) -> SysResult<u64> {
+    // SAFETY: statvfs is plain old data; all-zero bytes are a valid value.
+    let mut sv: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: sv is a writable statvfs buffer; a bad fd only yields EBADF.
+    if unsafe { libc::fstatvfs(fd, &mut sv) } != 0 {
+        return Err(errno());
+    }
+    Ok((sv.f_bavail as u64).saturating_mul(sv.f_frsize as u64))
 }
 
 /// Physical memory of the machine in bytes.

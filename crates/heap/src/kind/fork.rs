@@ -29,9 +29,10 @@ use super::statics::NUM_STATIC;
 use super::Slot;
 use crate::sys;
 
-/// Per created-kind slot: set once this process has been through a fork with the kind,
-/// so its ranges may be copy-on-write views of an older file and a range must be mapped
-/// onto the process's own file before it is committed or decommitted.
+/// Per created-kind slot: set once this process has been through a fork with the kind
+/// (or got a SIGBUS fallback page in it), so its ranges may be private mappings and a
+/// range must be mapped onto the process's own file before it is committed or
+/// decommitted, and a fork must look up which ranges are still shared.
 static FORKED: [AtomicBool; MAX_KINDS] = [const { AtomicBool::new(false) }; MAX_KINDS];
 
 /// Installs the handlers once per process.
@@ -50,6 +51,17 @@ pub fn in_child(slot: &Slot) -> bool {
         .checked_sub(NUM_STATIC)
         .and_then(|i| FORKED.get(i))
         .is_some_and(|f| f.load(Ordering::Relaxed))
+}
+
+/// Marks a kind as holding private pages in its ranges (a SIGBUS fallback page); safe
+/// in a signal handler.
+pub fn mark_private(slot: &Slot) {
+    if let Some(f) = (slot.id as usize)
+        .checked_sub(NUM_STATIC)
+        .and_then(|i| FORKED.get(i))
+    {
+        f.store(true, Ordering::Release);
+    }
 }
 
 /// A destroyed kind's slot starts over in the parent's way.

@@ -203,8 +203,36 @@ fn own_file(slot: &Slot, fd: i32, addr: usize, len: usize, off: u64) -> bool {
     !super::fork::in_child(slot) || sys::map_file(addr, len, fd, off).is_ok()
 }
 
-/// Reserves file blocks for a range jemalloc is about to use; false when the kind's limit
-/// or the file system's space is reached.
+/// Ranges from this size up are not reserved on the file system when committed: their
+/// pages take space as they are first touched, so a big buffer the program barely uses
+/// (sort's, a vector's reserve) costs what it touches, not what it asked for (on tmpfs the
+/// difference is memory). The request must still fit in the file system's free space
+/// then. A page touched when the file system has filled up since gets ordinary memory
+/// instead of SIGBUS (`sigbus_fallback`). Smaller ranges are reserved in full.
+const LAZY_MIN: usize = 2 << 20;
+
+/// Installs the SIGBUS safety net under lazily reserved ranges (once); false when it
+/// cannot be installed, and such ranges are then reserved in full.
+fn lazy_net() -> bool {
+    sys::install_sigbus_fallback(sigbus_fallback).is_ok()
+}
+
+/// Called in the SIGBUS handler: true when `addr` is in a file kind's chunk, whose page
+/// then becomes ordinary memory. The kind is marked as holding private pages so that
+/// commits, decommits and forks treat its ranges accordingly (see `fork.rs`).
+fn sigbus_fallback(addr: usize) -> bool {
+    let Some(slot) = chunk::slot_of_gib(addr).and_then(super::file::slot_by_id) else {
+        return false;
+    };
+    if !slot.is_file() || chunk::lookup(addr).is_none() {
+        return false;
+    }
+    super::fork::mark_private(slot);
+    true
+}
+
+/// Reserves file blocks for a range jemalloc is about to use (or, for a large range,
+/// checks it fits); false when the kind's limit or the file system's space is reached.
 fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
     let fd = slot.fd.load(Ordering::Relaxed);
     if fd < 0 {
@@ -218,6 +246,7 @@ fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
     }
     let ok = match file_offset(addr, len) {
         Some(off) if !own_file(slot, fd, addr, len, off) => false,
+        Some(_) if len >= LAZY_MIN && lazy_net() => sys::fs_free(fd).is_ok_and(|f| f >= len as u64),
         Some(off) => match sys::reserve_blocks(fd, off, len) {
             Ok(()) => true,
             Err(_) => {
