@@ -6,7 +6,7 @@ pub mod lock;
 mod remap;
 mod sigbus;
 
-pub use remap::{for_each_shared_mapping, map_file_private};
+pub use remap::{atfork, for_each_shared_mapping, map_file_private};
 pub use sigbus::install_sigbus_fallback;
 
 use std::ffi::CStr;

@@ -1,10 +1,28 @@
-//! Primitives a forked child uses to take its file-backed heap private: a copy-on-write
-//! mapping of a file range and a walk over the process's shared mappings. Both run in an
-//! `atfork` child handler, so neither allocates nor takes a lock.
+//! Primitives for taking a file-backed heap private across `fork`: the handlers'
+//! registration, a copy-on-write mapping of a file range and a walk over the process's
+//! shared mappings. The last two run in `atfork` handlers, so neither allocates nor takes
+//! a lock.
 
 use std::os::raw::c_int;
 
 use super::{errno, SysResult};
+
+/// Registers fork handlers (`pthread_atfork`): `prepare` runs in the forking thread before
+/// the fork, `parent` and `child` after it in each process.
+///
+/// Pre: the functions live as long as the process (plain functions of a library that is
+/// never unloaded). Post: `Err(errno)` (ENOMEM) when the registration failed.
+pub fn atfork(
+    prepare: extern "C" fn(),
+    parent: extern "C" fn(),
+    child: extern "C" fn(),
+) -> SysResult<()> {
+    // SAFETY: the handlers are plain functions, valid for the life of the process.
+    match unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) } {
+        0 => Ok(()),
+        e => Err(e),
+    }
+}
 
 /// Maps `fd[offset..offset+len)` copy-on-write over `[addr, addr+len)`.
 ///

@@ -39,8 +39,9 @@ static FORKED: [AtomicBool; MAX_KINDS] = [const { AtomicBool::new(false) }; MAX_
 pub fn register() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
-        // SAFETY: the handlers are plain functions that live as long as the library.
-        unsafe { libc::pthread_atfork(Some(prepare), Some(parent), Some(child)) };
+        if sys::atfork(prepare, parent, child).is_err() {
+            report(0, b"registering the fork handlers failed");
+        }
     });
 }
 
