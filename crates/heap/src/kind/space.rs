@@ -3,9 +3,11 @@
 //! A kind owns up to [`MAX_KIND_CHUNKS`] chunks (see `chunk.rs`). Extents are carved from
 //! them by a bump pointer: jemalloc keeps every range it got (retained), so address space
 //! never comes back to us while the kind lives. For a file-backed kind each chunk maps a
-//! stretch of the kind's file; an extent's file blocks are reserved with `fallocate` when
-//! jemalloc commits it and punched out when it decommits, so a full file system means a
-//! failed allocation, never SIGBUS, and freed memory goes back to the file system.
+//! stretch of the kind's file; an extent must fit the file system's free space when
+//! jemalloc commits it (its blocks come as its pages are touched, with a SIGBUS safety net
+//! for a file system that fills up meanwhile) and is punched out when it decommits, so a
+//! full file system means a failed allocation, never SIGBUS, and freed memory goes back
+//! to the file system.
 //!
 //! A fixed kind's space is the caller's region alone: it never grows, is never unmapped,
 //! and its pages are never decommitted or purged (the memory may be a file mapping or a
@@ -203,16 +205,15 @@ fn own_file(slot: &Slot, fd: i32, addr: usize, len: usize, off: u64) -> bool {
     !super::fork::in_child(slot) || sys::map_file(addr, len, fd, off).is_ok()
 }
 
-/// Ranges from this size up are not reserved on the file system when committed: their
-/// pages take space as they are first touched, so a big buffer the program barely uses
-/// (sort's, a vector's reserve) costs what it touches, not what it asked for (on tmpfs the
-/// difference is memory). The request must still fit in the file system's free space
-/// then. A page touched when the file system has filled up since gets ordinary memory
-/// instead of SIGBUS (`sigbus_fallback`). Smaller ranges are reserved in full.
-const LAZY_MIN: usize = 2 << 20;
-
-/// Installs the SIGBUS safety net under lazily reserved ranges (once); false when it
-/// cannot be installed, and such ranges are then reserved in full.
+/// Committed ranges are not reserved on the file system: their pages take space as they
+/// are first touched, so a big buffer the program barely uses (sort's, a vector's
+/// reserve) costs what it touches (on tmpfs the difference is memory), and a short-lived
+/// kind on a disk file system frees no blocks it never used (with online discard each
+/// freed extent costs milliseconds at close). The request must still fit in the file
+/// system's free space, so a full file system means a failed allocation; a page touched
+/// when it has filled up since gets ordinary memory instead of SIGBUS
+/// (`sigbus_fallback`). Without that safety net ranges are reserved in full: this
+/// installs it (once) and says whether it is there.
 fn lazy_net() -> bool {
     sys::install_sigbus_fallback(sigbus_fallback).is_ok()
 }
@@ -246,7 +247,7 @@ fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
     }
     let ok = match file_offset(addr, len) {
         Some(off) if !own_file(slot, fd, addr, len, off) => false,
-        Some(_) if len >= LAZY_MIN && lazy_net() => sys::fs_free(fd).is_ok_and(|f| f >= len as u64),
+        Some(_) if lazy_net() => sys::fs_free(fd).is_ok_and(|f| f >= len as u64),
         Some(off) => match sys::reserve_blocks(fd, off, len) {
             Ok(()) => true,
             Err(_) => {
