@@ -18,7 +18,8 @@
 # without its "check: " step lines), "skip NAME: WHY" or "XFAIL NAME: WHY".
 #
 # T=pattern (a shell glob, also from `make test T=...`) runs only the tests whose
-# names match; passes and skips of other names are not counted (failures always are).
+# names match it, or equal it; passes and skips of other names are not counted
+# (failures always are).
 harness_begin() {
     harness_name=$1
     harness_passed=0
@@ -30,6 +31,7 @@ harness_begin() {
 
 harness_selected() {
     [ -z "${T:-}" ] && return 0
+    [ "$1" = "$T" ] && return 0 # names with [...] in them, given whole
     # shellcheck disable=SC2254  # T is a glob on purpose
     case "$1" in $T) return 0 ;; esac
     return 1
