@@ -80,16 +80,20 @@ static inline int check_record_(int ok, const char *file, int line, const char *
         errno = check_errno_;                                                  \
     } while (0)
 
-#define CHECK_EQ(a, b)                                                         \
+/* sa and sb spell a and b as written (stringized one macro further down, a macro call
+ * among the arguments would show expanded). */
+#define CHECK_EQ_(a, b, sa, sb)                                                \
     do {                                                                       \
         long long check_a_ = (long long)(a), check_b_ = (long long)(b);        \
         if (!check_record_(check_a_ == check_b_, __FILE__, __LINE__,           \
-                           #a " == " #b))                                      \
-            printf("    %s = %lld, %s = %lld\n", #a, check_a_, #b, check_b_);  \
+                           sa " == " sb))                                      \
+            printf("    %s = %lld, %s = %lld\n", sa, check_a_, sb, check_b_);  \
     } while (0)
 
+#define CHECK_EQ(a, b) CHECK_EQ_(a, b, #a, #b)
+
 /* CHECK_EQ with the expected value first. */
-#define CHECK_INT(expected, got) CHECK_EQ(got, expected)
+#define CHECK_INT(expected, got) CHECK_EQ_(got, expected, #got, #expected)
 
 /* Unsigned comparisons of sizes: got >= minimum, got <= maximum. */
 #define CHECK_SIZE_GE(got, minimum)                                            \
