@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build and run the C examples (c_examples/) and the C tests
-# (tests/c/memkind/) against a memkind-compatible library.
+# (tests/c/memkind/) against a memkind-compatible library, with tests/harness/runner.sh.
 #
 #   tests/run_c_tests.sh PREFIX        our library installed under PREFIX
 #                                      (include/memkind.h, lib/libmemkind.so,
@@ -9,18 +9,21 @@
 #                                      validate the programs themselves
 #
 # Examples pass when their output equals c_examples/expected/NAME.out; tests
-# pass on exit status 0 and are skipped on 77. Each program runs with a fresh
-# pmem directory as argv[1] (tests also get a fresh /dev/shm directory as
-# argv[2]); that directory must be empty afterwards. Tests whose first line
-# contains "ours-only" are skipped in reference mode. In PREFIX mode the
-# header, the exported symbols, loading through dlopen and replacing the
-# system library in an already-built program are checked as well.
+# pass on exit status 0 with no failed check in their RESULT line and are skipped
+# on 77. Each program runs with a fresh pmem directory as argv[1] (tests also get
+# a fresh /dev/shm directory as argv[2]); that directory must be empty afterwards.
+# Tests whose first line contains "ours-only" (and the *_ours.c ones) are skipped
+# in reference mode. In PREFIX mode the header, the exported symbols, loading
+# through dlopen and replacing the system library in an already-built program are
+# checked as well. Test names: "example NAME" for c_examples/NAME.c, NAME for
+# tests/c/memkind/NAME.c; T=glob selects among them.
 # The last line is "memkind: N passed, M failed[, K skipped]"; the exit status
 # is non-zero when something failed.
 
 set -u
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+. "$root/tests/harness/runner.sh"
 examples_dir=$root/c_examples
 tests_dir=$root/tests/c/memkind
 cc=${CC:-cc}
@@ -55,37 +58,11 @@ else
 fi
 
 scratch=$(mktemp -d)
-passed=0
-failed=0
-skipped=0
-failed_names=()
 
 cleanup() {
     rm -rf "$scratch"
 }
 trap cleanup EXIT
-
-pass() {
-    passed=$((passed + 1))
-    echo "PASS $1"
-}
-fail() {
-    failed=$((failed + 1))
-    failed_names+=("$1")
-    echo "FAIL $1${2:+ ($2)}"
-}
-skip() {
-    skipped=$((skipped + 1))
-    echo "SKIP $1${2:+ ($2)}"
-}
-# T=glob (from `make test T=...`) runs only the programs whose name matches; the checks
-# of the library as a whole are left out then.
-selected() {
-    [ -z "${T:-}" ] && return 0
-    # shellcheck disable=SC2254  # T is a glob on purpose
-    case "$1" in $T) return 0 ;; esac
-    return 1
-}
 
 show_log() {
     sed 's/^/    | /' "$1" | tail -n 40
@@ -100,33 +77,42 @@ remove_dir() {
     rm -rf "$dir"
 }
 
-# run_program KIND NAME BINARY: runs it in fresh directories; sets rc,
-# leftovers and log.
+# run_program BINARY [EXPECTED_OUTPUT]: runs it in a fresh pmem directory (argv[1] and
+# the working directory) and a fresh /dev/shm directory (argv[2]; examples get only the
+# first), and fails when files are left there. With EXPECTED_OUTPUT (examples) the
+# program's stdout must equal that file.
 run_program() {
-    local kind=$1 name=$2 bin=$3 dir shm
+    local bin=$1 expected=${2:-} dir shm rc leftovers
     dir=$(mktemp -d)
     shm=$(mktemp -d /dev/shm/memkind-test.XXXXXX 2>/dev/null || mktemp -d)
-    log=$scratch/$name.log
-    if [ "$kind" = example ]; then
+    if [ -n "$expected" ]; then
         (cd "$dir" && exec timeout "$run_timeout" "$bin" "$dir") \
-            >"$scratch/$name.out" 2>"$scratch/$name.err"
+            >"$scratch/example.out" 2>"$scratch/example.err"
         rc=$?
-        cat "$scratch/$name.out" "$scratch/$name.err" >"$log"
+        cat "$scratch/example.out" "$scratch/example.err"
     else
-        (cd "$dir" && exec timeout "$run_timeout" "$bin" "$dir" "$shm") >"$log" 2>&1
+        (cd "$dir" && exec timeout "$run_timeout" "$bin" "$dir" "$shm")
         rc=$?
     fi
     leftovers=$( (ls -A "$dir"; ls -A "$shm") 2>/dev/null | tr '\n' ' ')
     remove_dir "$dir"
     remove_dir "$shm"
-}
-
-describe_status() {
-    case $1 in
-    124) echo "timed out after ${run_timeout}s" ;;
-    13[0-9] | 14[0-9] | 15[0-9]) echo "killed by signal $(($1 - 128))" ;;
-    *) echo "exit status $1" ;;
-    esac
+    [ "$rc" -eq 124 ] && echo "timed out after ${run_timeout}s"
+    [ "$rc" -eq 0 ] || return "$rc"
+    if [ -n "$expected" ]; then
+        if [ ! -f "$expected" ]; then
+            echo "no expected output $expected"
+            return 1
+        fi
+        if ! diff -u "$expected" "$scratch/example.out"; then
+            echo "output differs from ${expected#"$root/"}"
+            return 1
+        fi
+    fi
+    if [ -n "$leftovers" ]; then
+        echo "left files in the pmem directory: $leftovers"
+        return 1
+    fi
 }
 
 compile() { # compile OUTPUT SOURCE -> 0 on success, log in OUTPUT.build
@@ -136,79 +122,61 @@ compile() { # compile OUTPUT SOURCE -> 0 on success, log in OUTPUT.build
 # tests/c/memkind/loaded_library.c checks the library really comes from here
 export MEMKIND_TEST_EXPECT_LIBDIR=$libdir
 
+harness_begin memkind
 echo "== memkind C programs, $mode mode (library from $libdir)"
 
 # ---------------------------------------------------------------- examples
 for src in "$examples_dir"/*.c; do
     [ -e "$src" ] || continue
     name=$(basename "$src" .c)
-    selected "$name" || continue
+    harness_selected "example $name" || continue
     bin=$scratch/example_$name
     if ! compile "$bin" "$src"; then
         fail "example $name" "does not compile"
         show_log "$bin.build"
         continue
     fi
-    run_program example "$name" "$bin"
-    expected=$examples_dir/expected/$name.out
-    if [ "$rc" -ne 0 ]; then
-        fail "example $name" "$(describe_status "$rc")"
-        show_log "$log"
-    elif [ ! -f "$expected" ]; then
-        fail "example $name" "no expected output $expected"
-        show_log "$log"
-    elif ! diff -u "$expected" "$scratch/$name.out" >"$scratch/$name.diff"; then
-        fail "example $name" "output differs from expected/$name.out"
-        show_log "$scratch/$name.diff"
-    elif [ -n "$leftovers" ]; then
-        fail "example $name" "left files in the pmem directory: $leftovers"
-    else
-        pass "example $name"
-    fi
+    run "example $name" run_program "$bin" "$examples_dir/expected/$name.out"
 done
 
 # ------------------------------------------------------------------- tests
 for src in "$tests_dir"/*.c; do
     [ -e "$src" ] || continue
     name=$(basename "$src" .c)
-    selected "$name" || continue
-    if [ "$mode" = reference ] && head -n 1 "$src" | grep -q 'ours-only'; then
-        skip "test $name" "ours-only"
+    harness_selected "$name" || continue
+    if [ "$mode" = reference ] &&
+        { [[ $name == *_ours ]] || head -n 1 "$src" | grep -q 'ours-only'; }; then
+        skip "$name" "ours-only"
         continue
     fi
     bin=$scratch/test_$name
     if ! compile "$bin" "$src"; then
-        fail "test $name" "does not compile"
+        fail "$name" "does not compile"
         show_log "$bin.build"
         continue
     fi
-    run_program test "$name" "$bin"
-    if [ "$rc" -eq 77 ]; then
-        skip "test $name" "$(grep -m1 -i 'skip' "$log")"
-    elif [ "$rc" -ne 0 ]; then
-        fail "test $name" "$(describe_status "$rc")"
-        show_log "$log"
-    elif [ -n "$leftovers" ]; then
-        fail "test $name" "left files in the pmem directory: $leftovers"
-    else
-        pass "test $name"
-    fi
+    run "$name" run_program "$bin"
 done
 
 # ------------------------------------------------- checks of our library only
-if [ "$mode" = ours ] && [ -z "${T:-}" ]; then
+# Each is one test, selected by its name as well.
+if [ "$mode" = ours ]; then
     # The header compiles on its own as C99 and as C++11.
     printf '#include <memkind.h>\nint main(void) { return MEMKIND_DEFAULT == 0; }\n' \
         >"$scratch/header.c"
     cp "$scratch/header.c" "$scratch/header.cpp"
-    if "$cc" -std=c99 -Wall -Wextra -Werror -fsyntax-only -I"$prefix/include" \
+    if ! harness_selected "header compiles as C99"; then
+        :
+    elif "$cc" -std=c99 -Wall -Wextra -Werror -fsyntax-only -I"$prefix/include" \
         "$scratch/header.c" >"$scratch/header.log" 2>&1; then
         pass "header compiles as C99"
     else
         fail "header compiles as C99"
         show_log "$scratch/header.log"
     fi
-    if "$cxx" -std=c++11 -Wall -Wextra -Werror -fsyntax-only -I"$prefix/include" \
+    if ! harness_selected "header compiles as C++11"; then
+        :
+    elif "$cxx" -std=c++11 -Wall -Wextra -Werror -fsyntax-only -I"$prefix/include" \
         "$scratch/header.cpp" >"$scratch/header.log" 2>&1; then
         pass "header compiles as C++11"
     else
@@ -223,7 +191,9 @@ if [ "$mode" = ours ] && [ -z "${T:-}" ]; then
     for h in memkind.h memkind_deprecated.h; do
         [ -f "$ref_header_dir/$h" ] && ref_headers+=("$ref_header_dir/$h")
     done
-    if python3 - "$prefix/lib/libmemkind.so" "$prefix/include" "${ref_headers[@]}" \
+    if ! harness_selected "exported symbols"; then
+        :
+    elif python3 - "$prefix/lib/libmemkind.so" "$prefix/include" "${ref_headers[@]}" \
         >"$scratch/symbols.log" 2>&1 <<'EOF'; then
 import re, subprocess, sys
 
@@ -269,14 +239,17 @@ if not refs:
 sys.exit(1 if unexpected or undeclared or missing else 0)
 EOF
         pass "exported symbols"
+        show_log "$scratch/symbols.log"
     else
         fail "exported symbols"
+        show_log "$scratch/symbols.log"
     fi
-    show_log "$scratch/symbols.log"
 
     # Loading through dlopen (Python ctypes) and using a pmem kind.
     dl_dir=$(mktemp -d)
-    if python3 - "$prefix/lib/libmemkind.so.0" "$dl_dir" >"$scratch/dlopen.log" 2>&1 <<'EOF'; then
+    if ! harness_selected "dlopen through ctypes"; then
+        :
+    elif python3 - "$prefix/lib/libmemkind.so.0" "$dl_dir" >"$scratch/dlopen.log" 2>&1 <<'EOF'; then
 import ctypes, os, sys
 
 lib = ctypes.CDLL(sys.argv[1])
@@ -315,7 +288,9 @@ EOF
 
     # Binary drop-in: a program built against the system's header and library
     # runs on ours through LD_LIBRARY_PATH.
-    if [ ! -f "$ref_header_dir/memkind.h" ] ||
+    if ! harness_selected "binary drop-in"; then
+        :
+    elif [ ! -f "$ref_header_dir/memkind.h" ] ||
         ! sys_lib=$("$cc" -print-file-name=libmemkind.so) || [ "$sys_lib" = libmemkind.so ]; then
         skip "binary drop-in" "the system memkind is not installed"
     elif ! "$cc" "${cflags[@]}" -I"$ref_header_dir" "$tests_dir/loaded_library.c" \
@@ -326,23 +301,8 @@ EOF
         printf '#!/bin/sh\nLD_LIBRARY_PATH="%s" MEMKIND_TEST_EXPECT_LIBDIR="%s" exec "%s" "$@"\n' \
             "$prefix/lib" "$prefix/lib" "$scratch/dropin" >"$scratch/dropin.sh"
         chmod +x "$scratch/dropin.sh"
-        run_program test dropin "$scratch/dropin.sh"
-        if [ "$rc" -ne 0 ]; then
-            fail "binary drop-in" "$(describe_status "$rc")"
-            show_log "$log"
-        elif [ -n "$leftovers" ]; then
-            fail "binary drop-in" "left files in the pmem directory: $leftovers"
-        else
-            pass "binary drop-in"
-            grep -E 'memkind_malloc is in|mapped:' "$log" | sed 's/^/    /'
-        fi
+        run "binary drop-in" run_program "$scratch/dropin.sh"
     fi
 fi
 
-summary="memkind: $passed passed, $failed failed"
-[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
-if [ "$failed" -gt 0 ]; then
-    echo "failed: ${failed_names[*]}"
-fi
-echo "$summary"
-[ "$failed" -eq 0 ]
+harness_end

@@ -4,7 +4,7 @@
 // and the containers' memory is checked to lie in the kind's file mapping.
 #include <pmem_allocator.h>
 
-#include "check.h"
+#include "common.h"
 
 #include <deque>
 #include <functional>
@@ -129,5 +129,5 @@ int main(int argc, char **argv)
     }
     STEP("the kind's file is gone with the last allocator");
     CHECK(count_entries(dir.c_str()) == 0);
-    return finish("containers");
+    return finish();
 }

@@ -4,7 +4,7 @@
 // max_size() throw std::bad_alloc too.
 #include <pmem_allocator.h>
 
-#include "check.h"
+#include "common.h"
 
 #include <cstring>
 #include <list>
@@ -73,5 +73,5 @@ int main(int argc, char **argv)
     CHECK_THROWS(std::bad_alloc, alloc.allocate(0));
     CHECK_THROWS(std::bad_alloc, alloc.allocate(std::allocator_traits<pmem_alloc<int>>::max_size(alloc) + 1));
     CHECK_THROWS(std::bad_alloc, alloc.allocate(size));
-    return finish("full");
+    return finish();
 }

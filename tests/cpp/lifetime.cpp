@@ -5,7 +5,7 @@
 // a container that outlives the original allocator.
 #include <pmem_allocator.h>
 
-#include "check.h"
+#include "common.h"
 
 #include <unistd.h>
 
@@ -88,5 +88,5 @@ int main(int argc, char **argv)
     CHECK(kind_files(dir) == 0);
     CHECK(count_fds() == fds);
     CHECK(count_entries(dir.c_str()) == 0);
-    return finish("lifetime");
+    return finish();
 }

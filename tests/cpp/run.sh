@@ -7,17 +7,20 @@
 #   tests/cpp/run.sh --reference   the system's memkind headers and library,
 #                                  to validate the programs themselves
 #
-# Each program is built as C++11 (and as C++17 when it says "cxx17" on its
-# first line) and runs with a fresh pmem directory as argv[1], which must be
-# empty afterwards. Programs whose first line contains "ours-only" are skipped
-# in reference mode. In PREFIX mode the three headers must also compile
-# together, in any order, as C++11, C++14, C++17 and C++20.
+# Each program is built as C++11 (test name: the file's name) and as C++17
+# when it says "cxx17" on its first line ("NAME (c++17)"), and runs with a fresh
+# pmem directory as argv[1], which must be empty afterwards; it passes on exit
+# status 0 with no failed check in its RESULT line (tests/harness/runner.sh).
+# Programs whose first line contains "ours-only" are skipped in reference mode.
+# In PREFIX mode the three headers must also compile together, in any order, as
+# C++11, C++14, C++17 and C++20 ("headers together"). T=glob selects tests.
 # The last line is "cpp: N passed, M failed[, K skipped]"; the exit status is
 # non-zero when something failed.
 
 set -u
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/tests/harness/runner.sh"
 tests_dir=$root/tests/cpp
 cxx=${CXX:-c++}
 cxxflags=(-Wall -Wextra -Werror -O1 -pthread)
@@ -45,29 +48,28 @@ fi
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-passed=0 failed=0 skipped=0
-failed_names=()
-
-pass() { passed=$((passed + 1)); echo "PASS $1"; }
-fail() {
-    failed=$((failed + 1))
-    failed_names+=("$1")
-    echo "FAIL $1${2:+ ($2)}"
-}
-skip() { skipped=$((skipped + 1)); echo "SKIP $1${2:+ ($2)}"; }
 show_log() { sed 's/^/    | /' "$1" | tail -n 40; }
 
-describe_status() {
-    case $1 in
-    124) echo "timed out after ${run_timeout}s" ;;
-    13[0-9] | 14[0-9] | 15[0-9]) echo "killed by signal $(($1 - 128))" ;;
-    *) echo "exit status $1" ;;
-    esac
+# in_fresh_dir BINARY: runs it with a fresh pmem directory, which must be empty afterwards.
+in_fresh_dir() {
+    local dir rc leftovers
+    dir=$(mktemp -d)
+    (cd "$dir" && exec timeout "$run_timeout" "$1" "$dir")
+    rc=$?
+    leftovers=$(ls -A "$dir" | tr '\n' ' ')
+    rm -rf "$dir"
+    [ "$rc" -eq 124 ] && echo "timed out after ${run_timeout}s"
+    [ "$rc" -eq 0 ] || return "$rc"
+    if [ -n "$leftovers" ]; then
+        echo "left files in the pmem directory: $leftovers"
+        return 1
+    fi
 }
 
+harness_begin cpp
 echo "== C++ allocator programs, $mode mode"
 
-if [ "$mode" = ours ]; then
+if [ "$mode" = ours ] && harness_selected "headers together"; then
     # Every order of the three headers, each standard: one definition of
     # libmemkind::allocation_policy, no warnings.
     orders=("0 1 2" "2 1 0" "1 0 2" "1 2 0")
@@ -86,21 +88,23 @@ if [ "$mode" = ours ]; then
             fi
         done
     done
-    if [ $ok = 1 ]; then pass "headers together, any order, C++11 to C++20"; else fail "headers together"; fi
+    if [ $ok = 1 ]; then pass "headers together" "any order, C++11 to C++20"; else fail "headers together"; fi
 fi
 
 for src in "$tests_dir"/*.cpp; do
     [ -e "$src" ] || continue
     name=$(basename "$src" .cpp)
     first=$(head -n 1 "$src")
-    if [ "$mode" = reference ] && [[ $first == *ours-only* ]]; then
-        skip "$name" "ours-only"
-        continue
-    fi
     stds=(c++11)
     [[ $first == *cxx17* ]] && stds+=(c++17)
     for std in "${stds[@]}"; do
-        label="$name ($std)"
+        label=$name
+        [ $std = c++11 ] || label="$name ($std)"
+        harness_selected "$label" || continue
+        if [ "$mode" = reference ] && [[ $first == *ours-only* ]]; then
+            skip "$label" "ours-only"
+            continue
+        fi
         bin=$scratch/$name.$std
         if ! "$cxx" -std=$std "${cxxflags[@]}" "${inc_flags[@]}" "$src" -o "$bin" \
             "${link_flags[@]}" >"$bin.build" 2>&1; then
@@ -108,24 +112,8 @@ for src in "$tests_dir"/*.cpp; do
             show_log "$bin.build"
             continue
         fi
-        dir=$(mktemp -d)
-        (cd "$dir" && exec timeout "$run_timeout" "$bin" "$dir") >"$bin.log" 2>&1
-        rc=$?
-        leftovers=$(ls -A "$dir" | tr '\n' ' ')
-        rm -rf "$dir"
-        if [ $rc -ne 0 ]; then
-            fail "$label" "$(describe_status $rc)"
-            show_log "$bin.log"
-        elif [ -n "$leftovers" ]; then
-            fail "$label" "left files in the pmem directory: $leftovers"
-        else
-            pass "$label"
-        fi
+        run "$label" in_fresh_dir "$bin"
     done
 done
 
-[ $failed -gt 0 ] && echo "failed: ${failed_names[*]}"
-summary="cpp: $passed passed, $failed failed"
-[ $skipped -gt 0 ] && summary="$summary, $skipped skipped"
-echo "$summary"
-[ $failed -eq 0 ]
+harness_end

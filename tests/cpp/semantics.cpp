@@ -4,7 +4,7 @@
 // another; construct/destroy; creation errors throw std::invalid_argument.
 #include <pmem_allocator.h>
 
-#include "check.h"
+#include "common.h"
 
 #include <stdexcept>
 #include <string>
@@ -87,5 +87,5 @@ int main(int argc, char **argv)
     CHECK_THROWS(std::invalid_argument,
                  allocator<int>(dir, 0, allocation_policy::MAX));
     CHECK(count_entries(dir.c_str()) == 0);
-    return finish("semantics");
+    return finish();
 }

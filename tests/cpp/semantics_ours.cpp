@@ -8,7 +8,7 @@
 #include <memkind_allocator.h>
 #include <pmem_allocator.h>
 
-#include "check.h"
+#include "common.h"
 
 #include <list>
 #include <new>
@@ -101,5 +101,5 @@ int main(int argc, char **argv)
         CHECK(second >= MEMKIND_PMEM_MIN_SIZE / 10 * 8);
     }
     CHECK(count_entries(dir.c_str()) == 0);
-    return finish("semantics_ours");
+    return finish();
 }

@@ -8,7 +8,7 @@
 #include <memkind_allocator.h>
 #include <pmem_allocator.h>
 
-#include "check.h"
+#include "common.h"
 
 #include <sys/mman.h>
 #include <unistd.h>
@@ -123,5 +123,5 @@ int main()
         CHECK(inside(v.data(), v.size() * sizeof(long)) && v[5] == 77);
     }
     munmap(map, size + 2 * page);
-    return finish("static_fixed");
+    return finish();
 }

@@ -3,7 +3,7 @@
 // its own values, and the kinds' files are gone at the end.
 #include <pmem_allocator.h>
 
-#include "check.h"
+#include "common.h"
 
 #include <atomic>
 #include <map>
@@ -87,5 +87,5 @@ int main(int argc, char **argv)
         }).join();
     }
     CHECK(bad == 0);
-    return finish("threads");
+    return finish();
 }

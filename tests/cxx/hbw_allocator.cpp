@@ -16,14 +16,7 @@
 #include <sys/syscall.h>
 #include <vector>
 
-static int failures = 0;
-#define CHECK(c)                                                                   \
-    do {                                                                           \
-        if (!(c)) {                                                                \
-            std::printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);               \
-            failures++;                                                            \
-        }                                                                          \
-    } while (0)
+#include "../harness/check.h"
 
 static int node_of(const void *p)
 {
@@ -105,9 +98,5 @@ int main(int, char **argv)
     // Freed through another instance: all instances are interchangeable.
     hbw::allocator<double>(b).deallocate(d, 10);
 
-    if (failures)
-        std::printf("hbw_allocator: %d check(s) failed\n", failures);
-    else
-        std::printf("hbw_allocator: all checks passed\n");
-    return failures ? 1 : 0;
+    return finish();
 }

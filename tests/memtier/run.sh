@@ -44,6 +44,9 @@
 #                                          sqlite3 groups), config
 #   MEMTIER_TEST_KEEP=1                    keep build/memtier-test afterwards
 #   CI=true                                a missing program is a failure, not a skip
+#   T=GLOB                                 (make test T=...) only the tests of that name,
+#                                          e.g. 'python3*', 'sort [static]', 'config: *'
+# Results are counted and printed by tests/harness/runner.sh.
 # The last line is "memtier: N passed, M failed[, K skipped]"; the exit status is
 # non-zero when something failed.
 
@@ -64,6 +67,7 @@ fi
 lib=$(realpath "$1")
 
 root=$(cd "$(dirname "$0")/../.." && pwd -P)
+. "$root/tests/harness/runner.sh"
 here=$root/tests/memtier
 work=$root/build/memtier-test
 timeout_s=${MEMTIER_TEST_TIMEOUT:-120}
@@ -92,33 +96,22 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-passed=0
-failed=0
-skipped=0
-failed_names=()
+harness_begin memtier
 start_all=$(date +%s)
 
-pass() {
-    passed=$((passed + 1))
-    echo "PASS $1${2:+ ($2)}"
-}
-fail() {
-    failed=$((failed + 1))
-    failed_names+=("$1")
-    echo "FAIL $1${2:+ ($2)}"
-}
-skip() {
-    skipped=$((skipped + 1))
-    echo "SKIP $1${2:+ ($2)}"
-}
-xfail() {
-    skipped=$((skipped + 1))
-    echo "XFAIL $1${2:+ ($2)}"
-}
 show() { # show FILE: its last lines, indented
     [ -s "$1" ] && tail -n "${2:-15}" "$1" | cut -c1-300 | sed 's/^/    | /'
 }
-selected() { [ -z "$only" ] || [[ $1 =~ $only ]]; }
+# A group runs when T may name one of its tests ("GROUP [...]", "config: ..."); the
+# noconfig and loglevel groups reuse the threads and sqlite3 groups' plain runs.
+selected() {
+    [ -z "$only" ] || [[ $1 =~ $only ]] || return 1
+    [ -z "${T:-}" ] && return 0
+    local g=${T%%[ :[]*}
+    case $g in [a-z]*) ;; *) return 0 ;; esac
+    case ${1%%-*} in $g | noconfig | loglevel) return 0 ;; esac
+    return 1
+}
 
 # need TEST PROGRAM...: 0 when all are installed; otherwise a skip, or a failure in CI
 need() {
@@ -622,13 +615,7 @@ if selected config; then
 fi
 
 echo "== done in $(($(date +%s) - start_all)) s"
-if [ "$mode" = reference ] && [ "$skipped" -gt 0 ]; then
+if [ "$mode" = reference ] && [ "$harness_skipped" -gt 0 ]; then
     echo "(XFAIL: where memkind's libmemtier is known to differ or crash; counted as skipped)"
 fi
-if [ "$failed" -gt 0 ]; then
-    echo "failed: ${failed_names[*]}"
-fi
-summary="memtier: $passed passed, $failed failed"
-[ "$skipped" -gt 0 ] && summary="$summary, $skipped skipped"
-echo "$summary"
-[ "$failed" -eq 0 ]
+harness_end

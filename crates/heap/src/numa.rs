@@ -95,7 +95,7 @@ pub struct Topology {
 }
 
 fn read(path: &str) -> Option<String> {
-    std::fs::read_to_string(path).ok()
+    sys::file::read_small(path)
 }
 
 fn read_u64(path: &str) -> Option<u64> {
@@ -146,13 +146,10 @@ impl Topology {
             let hmat = format!("{dir}/access0/initiators");
             node.bandwidth = read_u64(&format!("{hmat}/read_bandwidth")).filter(|&b| b > 0);
             node.latency = read_u64(&format!("{hmat}/read_latency")).filter(|&l| l > 0);
-            if let Ok(dir) = std::fs::read_dir(&hmat) {
-                for e in dir.flatten() {
-                    let name = e.file_name();
-                    if let Some(i) = name.to_str().and_then(|s| s.strip_prefix("node")) {
-                        if let Ok(i) = i.parse::<usize>() {
-                            node.initiators.set(i);
-                        }
+            for name in sys::file::dir_names(&hmat) {
+                if let Some(i) = name.to_str().and_then(|s| s.strip_prefix("node")) {
+                    if let Ok(i) = i.parse::<usize>() {
+                        node.initiators.set(i);
                     }
                 }
             }

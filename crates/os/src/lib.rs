@@ -2,6 +2,7 @@
 //! opens the backing files. Every function returns `Err(errno)` on failure and leaves no
 //! partial state behind (a failed reservation is unmapped, a failed open closes its fd).
 
+pub mod file;
 pub mod lock;
 mod remap;
 mod sigbus;

@@ -11,9 +11,11 @@ use super::{
     PMEM_FILE_ALL_FLAGS, PMEM_FILE_CREATE, PMEM_FILE_EXCL, PMEM_FILE_SPARSE, PMEM_FILE_TMPFILE,
 };
 use once_cell::sync::Lazy;
+use os::file::errno::{EFBIG, EINVAL, EIO, ENOMEM, EOPNOTSUPP};
+use os::file::Place;
 use std::collections::BTreeMap;
 use std::ffi::{CStr, OsStr};
-use std::fs::{File, OpenOptions};
+use std::fs::OpenOptions;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt};
@@ -96,21 +98,11 @@ fn fail(errno: i32, args: std::fmt::Arguments<'_>) -> MapError {
 }
 
 fn io_errno(e: &io::Error) -> i32 {
-    e.raw_os_error().unwrap_or(libc::EIO)
+    e.raw_os_error().unwrap_or(EIO)
 }
 
 fn strerror(errno: i32) -> String {
     io::Error::from_raw_os_error(errno).to_string()
-}
-
-fn page_size() -> usize {
-    // SAFETY: sysconf has no memory-safety preconditions.
-    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    if p > 0 {
-        p as usize
-    } else {
-        4096
-    }
 }
 
 /// A successful `pmem_map_file`.
@@ -128,16 +120,13 @@ struct DevDax {
 }
 
 fn read_trimmed(p: &Path) -> Option<String> {
-    std::fs::read_to_string(p).ok().map(|s| s.trim().to_owned())
+    os::file::read_small(p).map(|s| s.trim().to_owned())
 }
 
 /// `Some` when `rdev` is a Device DAX character device.
 fn devdax_info(rdev: u64) -> Option<DevDax> {
-    let base = PathBuf::from(format!(
-        "/sys/dev/char/{}:{}",
-        libc::major(rdev),
-        libc::minor(rdev)
-    ));
+    let (major, minor) = os::file::device_numbers(rdev);
+    let base = PathBuf::from(format!("/sys/dev/char/{major}:{minor}"));
     let subsystem = std::fs::read_link(base.join("subsystem")).ok()?;
     if subsystem.file_name() != Some(OsStr::new("dax")) {
         return None;
@@ -177,87 +166,39 @@ fn mmap_hint() -> Option<usize> {
 /// Maps `len` bytes of `fd` shared and writable, aligned to `align` so the kernel can use
 /// large pages. Tries `MAP_SYNC` first when `try_sync`; returns whether it was accepted.
 fn map_fd(fd: i32, len: usize, align: usize, try_sync: bool) -> Result<(*mut u8, bool), i32> {
-    let prot = libc::PROT_READ | libc::PROT_WRITE;
-    let attempts: &[(i32, bool)] = if try_sync {
-        &[
-            (libc::MAP_SHARED_VALIDATE | libc::MAP_SYNC, true),
-            (libc::MAP_SHARED, false),
-        ]
-    } else {
-        &[(libc::MAP_SHARED, false)]
-    };
-    // Where to put it: the user's hint, or an aligned hole found by reserving extra space.
-    let (target, reserved) = match mmap_hint() {
-        Some(h) => (h, None),
+    let attempts: &[bool] = if try_sync { &[true, false] } else { &[false] };
+    // Where to put it: the user's hint, or an aligned hole reserved for it.
+    let (place, reserved) = match mmap_hint() {
+        Some(h) => (Place::Hint(h), None),
         None => {
-            let span = len.checked_add(align).ok_or(libc::ENOMEM)?;
-            // SAFETY: anonymous PROT_NONE reservation; touches no existing mapping.
-            let r = unsafe {
-                libc::mmap(
-                    std::ptr::null_mut(),
-                    span,
-                    libc::PROT_NONE,
-                    libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_NORESERVE,
-                    -1,
-                    0,
-                )
-            };
-            if r == libc::MAP_FAILED {
-                return Err(io::Error::last_os_error()
-                    .raw_os_error()
-                    .unwrap_or(libc::ENOMEM));
-            }
-            let start = r as usize;
-            let aligned = (start + align - 1) & !(align - 1);
-            (aligned, Some((start, span)))
+            let span = len
+                .checked_next_multiple_of(os::page_size())
+                .ok_or(ENOMEM)?;
+            let at = os::reserve(span, align)?;
+            (Place::Fixed(at), Some((at, span)))
         }
     };
-    let fixed = if reserved.is_some() {
-        libc::MAP_FIXED
-    } else {
-        0
-    };
-    let mut last = libc::EINVAL;
-    let mut result = None;
-    for &(flags, sync) in attempts {
-        // SAFETY: with MAP_FIXED the target lies inside our own reservation; otherwise it
-        // is only a hint the kernel may ignore.
-        let p = unsafe { libc::mmap(target as *mut libc::c_void, len, prot, flags | fixed, fd, 0) };
-        if p != libc::MAP_FAILED {
-            result = Some((p as *mut u8, sync));
-            break;
+    let mut last = EINVAL;
+    for &sync in attempts {
+        match os::file::map_shared(place, len, fd, sync) {
+            Ok(p) => return Ok((p as *mut u8, sync)),
+            Err(e) => last = e,
         }
-        last = io::Error::last_os_error()
-            .raw_os_error()
-            .unwrap_or(libc::EINVAL);
         // Only "this file system cannot do MAP_SYNC" is worth a second try.
-        if !(sync && (last == libc::EOPNOTSUPP || last == libc::EINVAL)) {
+        if !(sync && (last == EOPNOTSUPP || last == EINVAL)) {
             break;
         }
     }
-    if let Some((start, span)) = reserved {
-        let page = page_size();
-        let (keep_start, keep_end) = match result {
-            Some(_) => (target, target + ((len + page - 1) & !(page - 1))),
-            None => (target, target),
-        };
-        // SAFETY: both pieces lie in our own reservation and outside the kept mapping.
-        unsafe {
-            if keep_start > start {
-                libc::munmap(start as *mut libc::c_void, keep_start - start);
-            }
-            if start + span > keep_end {
-                libc::munmap(keep_end as *mut libc::c_void, start + span - keep_end);
-            }
-        }
+    if let Some((at, span)) = reserved {
+        os::unmap(at, span);
     }
-    result.ok_or(last)
+    Err(last)
 }
 
 fn map_devdax(path: &Path, len: usize, flags: i32, dax: DevDax) -> Result<Mapping, MapError> {
     if flags & !(PMEM_FILE_CREATE | PMEM_FILE_SPARSE) != 0 {
         return Err(fail(
-            libc::EINVAL,
+            EINVAL,
             format_args!(
                 "pmem_map_file: flags {flags:#x} not allowed for Device DAX {}",
                 path.display()
@@ -266,7 +207,7 @@ fn map_devdax(path: &Path, len: usize, flags: i32, dax: DevDax) -> Result<Mappin
     }
     if len != 0 && len != dax.size {
         return Err(fail(
-            libc::EINVAL,
+            EINVAL,
             format_args!(
                 "pmem_map_file: len {len} must be 0 or the size {} of Device DAX {}",
                 dax.size,
@@ -284,7 +225,7 @@ fn map_devdax(path: &Path, len: usize, flags: i32, dax: DevDax) -> Result<Mappin
                 format_args!("pmem_map_file: open {}: {e}", path.display()),
             )
         })?;
-    let align = dax.align.max(page_size()).next_power_of_two();
+    let align = dax.align.max(os::page_size()).next_power_of_two();
     let (addr, _) = map_fd(file.as_raw_fd(), dax.size, align, false).map_err(|e| {
         fail(
             e,
@@ -308,55 +249,11 @@ fn map_devdax(path: &Path, len: usize, flags: i32, dax: DevDax) -> Result<Mappin
     })
 }
 
-/// Opens an unnamed file in directory `dir`: `O_TMPFILE` where supported, otherwise a named
-/// file that is unlinked at once.
-fn open_tmpfile(dir: &Path, excl: bool) -> io::Result<File> {
-    let mut custom = libc::O_TMPFILE;
-    if excl {
-        custom |= libc::O_EXCL;
-    }
-    match OpenOptions::new()
-        .read(true)
-        .write(true)
-        .mode(0o600)
-        .custom_flags(custom)
-        .open(dir)
-    {
-        Ok(f) => Ok(f),
-        Err(e)
-            if matches!(
-                e.raw_os_error(),
-                Some(libc::EOPNOTSUPP) | Some(libc::EISDIR)
-            ) =>
-        {
-            for n in 0..100u32 {
-                let name = dir.join(format!(".pmem.{}.{n}.tmp", std::process::id()));
-                match OpenOptions::new()
-                    .read(true)
-                    .write(true)
-                    .create_new(true)
-                    .mode(0o600)
-                    .open(&name)
-                {
-                    Ok(f) => {
-                        std::fs::remove_file(&name)?;
-                        return Ok(f);
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(io::Error::from_raw_os_error(libc::EEXIST))
-        }
-        Err(e) => Err(e),
-    }
-}
-
 /// `pmem_map_file`.
 pub fn map_file(path: &CStr, len: usize, flags: i32, mode: u32) -> Result<Mapping, MapError> {
     if flags & !PMEM_FILE_ALL_FLAGS != 0 {
         return Err(fail(
-            libc::EINVAL,
+            EINVAL,
             format_args!(
                 "pmem_map_file: unknown flags {:#x}",
                 flags & !PMEM_FILE_ALL_FLAGS
@@ -372,7 +269,7 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: u32) -> Result<Mappin
             return match devdax_info(md.rdev()) {
                 Some(dax) => map_devdax(path, len, flags, dax),
                 None => Err(fail(
-                    libc::EINVAL,
+                    EINVAL,
                     format_args!(
                         "pmem_map_file: {} is a character device but not Device DAX",
                         path.display()
@@ -385,19 +282,19 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: u32) -> Result<Mappin
     if create {
         if len == 0 {
             return Err(fail(
-                libc::EINVAL,
+                EINVAL,
                 format_args!("pmem_map_file: PMEM_FILE_CREATE needs a non-zero len"),
             ));
         }
         if len > i64::MAX as usize {
             return Err(fail(
-                libc::EINVAL,
+                EINVAL,
                 format_args!("pmem_map_file: len {len} is larger than a file can be"),
             ));
         }
     } else if len != 0 {
         return Err(fail(
-            libc::EINVAL,
+            EINVAL,
             format_args!("pmem_map_file: len must be 0 without PMEM_FILE_CREATE (got {len})"),
         ));
     }
@@ -407,7 +304,7 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: u32) -> Result<Mappin
     // A file we create is removed again if mapping it fails.
     let mut created: Option<&Path> = None;
     let file = if tmpfile {
-        open_tmpfile(path, excl).map_err(|e| {
+        os::file::open_unnamed(path, excl).map_err(|e| {
             fail(
                 io_errno(&e),
                 format_args!("pmem_map_file: temporary file in {}: {e}", path.display()),
@@ -450,9 +347,7 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: u32) -> Result<Mappin
             return Err(e);
         }
         if flags & PMEM_FILE_SPARSE == 0 {
-            // SAFETY: plain system call on an fd we own.
-            let r = unsafe { libc::posix_fallocate(file.as_raw_fd(), 0, len as libc::off_t) };
-            if r != 0 {
+            if let Err(r) = os::reserve_blocks(file.as_raw_fd(), 0, len) {
                 cleanup(created);
                 return Err(fail(
                     r,
@@ -472,7 +367,7 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: u32) -> Result<Mappin
             .len();
         if size == 0 {
             return Err(fail(
-                libc::EINVAL,
+                EINVAL,
                 format_args!("pmem_map_file: {} is empty, nothing to map", path.display()),
             ));
         }
@@ -480,7 +375,7 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: u32) -> Result<Mappin
             Ok(s) => s,
             Err(_) => {
                 return Err(fail(
-                    libc::EFBIG,
+                    EFBIG,
                     format_args!("pmem_map_file: {} is too large to map", path.display()),
                 ))
             }
@@ -532,14 +427,15 @@ pub fn map_file(path: &CStr, len: usize, flags: i32, mode: u32) -> Result<Mappin
 
 /// `pmem_unmap`: returns errno on failure.
 pub fn unmap(addr: *mut u8, len: usize) -> Result<(), i32> {
-    // SAFETY: munmap validates its arguments; unmapping memory the caller still uses is the
-    // caller's contract, as with munmap itself.
-    if unsafe { libc::munmap(addr.cast(), len) } != 0 {
-        let e = io::Error::last_os_error();
-        set_error(format_args!("pmem_unmap: munmap {addr:p} len {len}: {e}"));
-        return Err(io_errno(&e));
+    // That nothing in the range is used any more is pmem_unmap's caller's promise.
+    if let Err(e) = os::file::unmap_checked(addr as usize, len) {
+        set_error(format_args!(
+            "pmem_unmap: munmap {addr:p} len {len}: {}",
+            strerror(e)
+        ));
+        return Err(e);
     }
-    let page = page_size();
+    let page = os::page_size();
     let end = (addr as usize).saturating_add(len).saturating_add(page - 1) & !(page - 1);
     forget(&mut ranges(), addr as usize, end);
     log(2, format_args!("unmapped {addr:p} len {len}"));
@@ -581,14 +477,15 @@ pub fn is_pmem(addr: *const u8, len: usize) -> bool {
 
 /// `pmem_msync`: `msync(MS_SYNC)` over the pages holding the range.
 pub fn msync(addr: *const u8, len: usize) -> Result<(), i32> {
-    let page = page_size();
+    let page = os::page_size();
     let start = addr as usize & !(page - 1);
     let len = len + (addr as usize - start);
-    // SAFETY: msync only reads the page tables for the range and reports unmapped pages.
-    if unsafe { libc::msync(start as *mut libc::c_void, len, libc::MS_SYNC) } != 0 {
-        let e = io::Error::last_os_error();
-        set_error(format_args!("pmem_msync: msync {addr:p} len {len}: {e}"));
-        return Err(io_errno(&e));
+    if let Err(e) = os::file::sync_to_file(start, len) {
+        set_error(format_args!(
+            "pmem_msync: msync {addr:p} len {len}: {}",
+            strerror(e)
+        ));
+        return Err(e);
     }
     Ok(())
 }

@@ -108,6 +108,8 @@ have_pmempool=0
 command -v pmempool >/dev/null 2>&1 && have_pmempool=1
 
 pmempool_ok() { # name file
+	harness_selected "$1" || return 0
+	[ -e "$2" ] || [ -z "${T:-}" ] || { skip "$1" "no pool: T left out the test that makes it"; return; }
 	[ $have_pmempool = 1 ] || { skip "$1" "pmempool not installed"; return; }
 	if pmempool check -v "$2" >"$work/pmempool.out" 2>&1 && grep -q consistent "$work/pmempool.out" &&
 		! grep -q "not consistent" "$work/pmempool.out" &&
@@ -204,7 +206,7 @@ build crash "$here/t_crash.c" && {
 	PMEM_IS_PMEM_FORCE=1 run crash-sigkill-storm-2threads "$bin/crash" storm "$shm/crash2.pool" "$crash_rounds" 12 2
 	PMEM_IS_PMEM_FORCE=0 run crash-sigkill-storm-msync-2threads "$bin/crash" storm "$shm/crash3.pool" "$crash_rounds" 13 2
 	pmempool_ok pmempool-after-storm-msync "$shm/crash3.pool"
-	if [ $have_pmdk = 1 ]; then
+	if [ $have_pmdk = 1 ] && { harness_selected crash-recovered-by-pmdk || harness_selected crash-pmdk-recovered-by-ours; }; then
 		# our interrupted operations, recovered by PMDK
 		i=0
 		ok=1

@@ -1,12 +1,11 @@
 /*
- * Helpers shared by the C test programs of the memkind API.
+ * Helpers shared by the C test programs of the memkind API: descriptors, mappings and
+ * deleted files of this process, disk use of a kind's file, data patterns.
  *
- * Include this header first: it selects the feature macros the tests need.
- * Each test prints the step it is checking with STEP(); a failed CHECK prints
- * file:line with the expected and the actual value and makes the program
- * exit non-zero from test_finish(). REQUIRE stops the program at once, for
- * checks whose failure would make the following code crash.
- * Exit status 77 means "skipped" to the runner.
+ * Include this header first: it selects the feature macros the tests need. The
+ * assertions (STEP, CHECK, CHECK_INT, REQUIRE, ...) come from tests/harness/check.h;
+ * test_finish() prints its RESULT line. Exit status 77 (TEST_SKIP_STATUS) means
+ * "skipped" to the runner.
  */
 #ifndef MEMKIND_C_TESTS_COMMON_H
 #define MEMKIND_C_TESTS_COMMON_H
@@ -21,7 +20,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,97 +28,17 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define TEST_SKIP_STATUS 77
+#include "../../harness/check.h"
 
-static int test_failures = 0;
-
-static inline void test_fail(const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stdout, "FAIL %s:%d: ", file, line);
-    va_start(ap, fmt);
-    vfprintf(stdout, fmt, ap);
-    va_end(ap);
-    fputc('\n', stdout);
-    fflush(stdout);
-    test_failures++;
-}
-
-#define STEP(...)                                                              \
-    do {                                                                       \
-        printf("check: ");                                                     \
-        printf(__VA_ARGS__);                                                   \
-        printf("\n");                                                          \
-        fflush(stdout);                                                        \
-    } while (0)
-
-#define CHECK(cond)                                                            \
-    do {                                                                       \
-        if (!(cond))                                                           \
-            test_fail(__FILE__, __LINE__, "expected %s, got false", #cond);    \
-    } while (0)
-
-#define REQUIRE(cond)                                                          \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            test_fail(__FILE__, __LINE__, "expected %s, got false (fatal)",    \
-                      #cond);                                                  \
-            exit(1);                                                           \
-        }                                                                      \
-    } while (0)
-
-#define CHECK_INT(expected, got)                                               \
-    do {                                                                       \
-        long long e_ = (long long)(expected), g_ = (long long)(got);           \
-        if (e_ != g_)                                                          \
-            test_fail(__FILE__, __LINE__, "%s: expected %lld, got %lld",       \
-                      #got, e_, g_);                                           \
-    } while (0)
-
-#define CHECK_SIZE_GE(got, minimum)                                            \
-    do {                                                                       \
-        unsigned long long g_ = (unsigned long long)(got);                     \
-        unsigned long long m_ = (unsigned long long)(minimum);                 \
-        if (g_ < m_)                                                           \
-            test_fail(__FILE__, __LINE__, "%s: expected >= %llu, got %llu",    \
-                      #got, m_, g_);                                           \
-    } while (0)
-
-#define CHECK_SIZE_LE(got, maximum)                                            \
-    do {                                                                       \
-        unsigned long long g_ = (unsigned long long)(got);                     \
-        unsigned long long m_ = (unsigned long long)(maximum);                 \
-        if (g_ > m_)                                                           \
-            test_fail(__FILE__, __LINE__, "%s: expected <= %llu, got %llu",    \
-                      #got, m_, g_);                                           \
-    } while (0)
-
-#define CHECK_NULL(ptr)                                                        \
-    do {                                                                       \
-        const void *p_ = (const void *)(ptr);                                  \
-        if (p_ != NULL)                                                        \
-            test_fail(__FILE__, __LINE__, "%s: expected NULL, got non-NULL",   \
-                      #ptr);                                                   \
-    } while (0)
-
-#define CHECK_PTR_EQ(expected, got)                                            \
-    do {                                                                       \
-        const void *e_ = (const void *)(expected);                             \
-        const void *g_ = (const void *)(got);                                  \
-        if (e_ != g_)                                                          \
-            test_fail(__FILE__, __LINE__,                                      \
-                      "%s: expected the pointer %s (%p), got %p", #got,        \
-                      #expected, e_, g_);                                      \
-    } while (0)
+/* The names these tests were written with, on check.h's counters and exit status. */
+#define TEST_SKIP_STATUS SKIP_STATUS
+#define test_fail check_fail
+#define test_failures check_failed_
 
 static inline int test_finish(const char *name)
 {
-    if (test_failures) {
-        printf("%s: %d check(s) failed\n", name, test_failures);
-        return 1;
-    }
-    printf("%s: all checks passed\n", name);
-    return 0;
+    (void)name;
+    return finish();
 }
 
 /* The pmem directory given by the runner, or /tmp when run by hand. */

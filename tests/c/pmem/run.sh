@@ -4,9 +4,12 @@
 # variables, mapping tests on tmpfs and on a disk file system, the static library, the
 # log file opened at load, the exported symbol list, the binary drop-in test against the
 # system's libpmem.so.1, and fio's libpmem engine on ours (skipped without fio).
-# Last line: "pmem: N passed, M failed"; exit status non-zero if M > 0.
+# Every line of output is one test of tests/harness/runner.sh, named as printed; T=glob
+# selects tests. Last line: "pmem: N passed, M failed[, K skipped]"; exit status non-zero
+# if M > 0.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../../harness/runner.sh"
 : "${PMEM_STAGE:?set PMEM_STAGE to the staged install prefix}"
 work=${PMEM_WORK:-/tmp/pmem-test.$$}
 CC=${CC:-cc}
@@ -17,32 +20,7 @@ mkdir -p "$work/disk"
 shm=$(mktemp -d /dev/shm/pmem-test.XXXXXX 2>/dev/null || mktemp -d)
 trap 'rm -rf "$shm"' EXIT
 
-passed=0
-failed=0
-pass() { passed=$((passed + 1)); }
-fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
-
-# Runs a test program: one test, passed when it exits 0 and its "RESULT p f" line has f = 0.
-run() {
-	name=$1
-	shift
-	out=$("$@" 2>"$work/stderr")
-	rc=$?
-	res=$(printf '%s\n' "$out" | sed -n 's/^RESULT \([0-9]*\) \([0-9]*\)$/\1 \2/p' | tail -1)
-	if [ -z "$res" ]; then
-		fail "$name: no result (exit $rc)"
-		sed 's/^/    /' "$work/stderr" | head -20
-		return
-	fi
-	set -- $res
-	if [ "$2" -ne 0 ] || [ $rc -ne 0 ]; then
-		fail "$name ($2 of $(($1 + $2)) checks failed, exit $rc)"
-		sed 's/^/    /' "$work/stderr" | head -20
-	else
-		pass
-		echo "ok   $name ($1 checks)"
-	fi
-}
+harness_begin pmem
 
 export PKG_CONFIG_PATH="$PMEM_STAGE/lib/pkgconfig"
 cflags=$(pkg-config --cflags libpmem) || { fail "pkg-config libpmem"; cflags="-I$PMEM_STAGE/include"; }
@@ -72,10 +50,13 @@ build t_header_cxx $CXX -std=c++11 -pedantic $warn $cflags -x c++ "$here/t_heade
 
 # The header also stands alone, in both languages.
 for std in "$CC -std=c99 -x c" "$CXX -std=c++11 -x c++"; do
+	name="libpmem.h alone: $std"
+	harness_selected "$name" || continue
 	if echo '#include <libpmem.h>' | $std -pedantic $warn $cflags -fsyntax-only - 2>"$work/build.log"; then
-		pass
+		pass "$name"
 	else
-		fail "libpmem.h alone: $std"
+		fail "$name"
+		sed 's/^/    /' "$work/build.log" | head -20
 	fi
 done
 
@@ -97,11 +78,15 @@ while read -r expect envs; do
 	[ -n "$expect" ] || continue
 	i=$((i + 1))
 	log="$work/copy.$i.log"
+	rm -f "$log"
 	run "copy [$envs]" env $envs PMEM_LOG_LEVEL=3 PMEM_LOG_FILE="$log" PMEM_TEST_DIR="$shm" "$work/t_copy"
+	harness_selected "copy [$envs] log" || continue
+	# (the run makes the log; when only this test is selected it runs for it)
+	[ -e "$log" ] || env $envs PMEM_LOG_LEVEL=3 PMEM_LOG_FILE="$log" PMEM_TEST_DIR="$shm" "$work/t_copy" >/dev/null 2>&1
 	if grep -q -- "$expect" "$log" 2>/dev/null; then
-		pass
+		pass "copy [$envs] log" "$expect"
 	else
-		fail "copy [$envs]: log lacks \"$expect\": $(cat "$log" 2>/dev/null)"
+		fail "copy [$envs] log" "lacks \"$expect\": $(cat "$log" 2>/dev/null)"
 	fi
 done <<EOT
 flush=$flush_default PMEM_NO_FLUSH=0
@@ -131,12 +116,14 @@ run "map (static libpmem.a)" "$work/t_map_static" "$shm"
 run "map (ASan/UBSan build)" env ASAN_OPTIONS=detect_leaks=1 "$work/t_map_asan" "$shm"
 
 # PMEM_LOG_FILE ending in '-' gets the pid appended; level 1 logs the errors.
-rm -f "$work"/errlog*
-env PMEM_LOG_LEVEL=1 PMEM_LOG_FILE="$work/errlog-" "$work/t_map" "$shm" >/dev/null 2>&1
-if ls "$work"/errlog-[0-9]* >/dev/null 2>&1 && grep -q "pmem_map_file" "$work"/errlog-[0-9]*; then
-	pass
-else
-	fail "PMEM_LOG_FILE with pid suffix"
+if harness_selected "PMEM_LOG_FILE with pid suffix"; then
+	rm -f "$work"/errlog*
+	env PMEM_LOG_LEVEL=1 PMEM_LOG_FILE="$work/errlog-" "$work/t_map" "$shm" >/dev/null 2>&1
+	if ls "$work"/errlog-[0-9]* >/dev/null 2>&1 && grep -q "pmem_map_file" "$work"/errlog-[0-9]*; then
+		pass "PMEM_LOG_FILE with pid suffix"
+	else
+		fail "PMEM_LOG_FILE with pid suffix"
+	fi
 fi
 
 # PMEM_LOG_FILE is opened when the library loads: the file and its descriptor exist when
@@ -151,41 +138,49 @@ run "log file opened at load (static libpmem.a)" env PMEM_LOG_LEVEL=2 PMEM_LOG_F
 # Exactly the libpmem API is exported, every name with version LIBPMEM_1.0.
 want=$(sed -n 's/^[a-z].* \**\(pmem_[a-z_]*\)(.*);$/\1/p' "$PMEM_STAGE/include/libpmem.h" | sort)
 got=$(nm -D --defined-only "$PMEM_STAGE/lib/libpmem.so.1" | awk '$2 ~ /^[TW]$/ {print $3}' | sed 's/@.*//' | sort)
-if [ -n "$want" ] && [ "$want" = "$got" ]; then pass; else fail "exported symbols differ from the header: $got"; fi
+if ! harness_selected "exported symbols"; then
+	:
+elif [ -n "$want" ] && [ "$want" = "$got" ]; then
+	pass "exported symbols"
+else
+	fail "exported symbols" "differ from the header: $got"
+fi
 nver=$(objdump -T "$PMEM_STAGE/lib/libpmem.so.1" | grep -c 'LIBPMEM_1\.0 *pmem_')
-if [ "$nver" -eq "$(echo "$want" | wc -l)" ]; then pass; else fail "only $nver symbols carry LIBPMEM_1.0"; fi
-if readelf -d "$PMEM_STAGE/lib/libpmem.so.1" | grep -q 'SONAME.*\[libpmem.so.1\]'; then pass; else fail "SONAME"; fi
+if ! harness_selected "symbol versions"; then
+	:
+elif [ "$nver" -eq "$(echo "$want" | wc -l)" ]; then
+	pass "symbol versions" "LIBPMEM_1.0"
+else
+	fail "symbol versions" "only $nver symbols carry LIBPMEM_1.0"
+fi
+if ! harness_selected SONAME; then
+	:
+elif readelf -d "$PMEM_STAGE/lib/libpmem.so.1" | grep -q 'SONAME.*\[libpmem.so.1\]'; then
+	pass SONAME
+else
+	fail SONAME
+fi
 
 # Binary drop-in: built against the system's header and library, run with ours.
 if [ -e "$syslib" ] && [ -e /usr/include/libpmem.h ]; then
 	if build t_dropin $CC -O2 -I/usr/include -I"$here" "$here/t_dropin.c" "$syslib"; then
 		run "drop-in, system library" "$work/t_dropin" system "$shm"
 		run "drop-in, ours via LD_LIBRARY_PATH" env LD_LIBRARY_PATH="$PMEM_STAGE/lib" "$work/t_dropin" ours "$shm"
-		LD_DEBUG=bindings LD_LIBRARY_PATH="$PMEM_STAGE/lib" "$work/t_dropin" ours "$shm" >/dev/null 2>"$work/bindings"
-		if grep -q "to $PMEM_STAGE/lib/libpmem.so.1 .*pmem_map_file' \[LIBPMEM_1.0\]" "$work/bindings"; then
-			pass
-		else
-			fail "LD_DEBUG=bindings shows no binding of pmem_map_file@LIBPMEM_1.0 to ours"
+		if harness_selected "drop-in, LD_DEBUG=bindings"; then
+			LD_DEBUG=bindings LD_LIBRARY_PATH="$PMEM_STAGE/lib" "$work/t_dropin" ours "$shm" >/dev/null 2>"$work/bindings"
+			if grep -q "to $PMEM_STAGE/lib/libpmem.so.1 .*pmem_map_file' \[LIBPMEM_1.0\]" "$work/bindings"; then
+				pass "drop-in, LD_DEBUG=bindings"
+			else
+				fail "drop-in, LD_DEBUG=bindings" "no binding of pmem_map_file@LIBPMEM_1.0 to ours"
+			fi
 		fi
 	fi
 else
-	echo "note: $syslib not installed; drop-in test skipped"
+	skip "drop-in" "$syslib or /usr/include/libpmem.h not installed"
 fi
 
-# fio's libpmem engine on ours (it refuses mappings whose is_pmem is 0).
-if command -v fio >/dev/null 2>&1; then
-	sh "$here/t_fio.sh" "$PMEM_STAGE/lib" "$shm" "$syslib" >"$work/fio.out" 2>&1
-	rc=$?
-	if [ $rc -eq 77 ]; then
-		echo "note: fio test skipped: $(tail -1 "$work/fio.out")"
-	else
-		# One test: its RESULT line counts, and a failed check's fio output is shown.
-		run "fio libpmem engine, verify=crc32c" cat "$work/fio.out"
-		[ $rc -eq 0 ] || grep -v '^check:' "$work/fio.out" | head -20
-	fi
-else
-	echo "note: fio not installed (apt-get install fio); fio test skipped"
-fi
+# fio's libpmem engine on ours (it refuses mappings whose is_pmem is 0); skipped without
+# fio (apt-get install fio).
+run "fio libpmem engine, verify=crc32c" sh "$here/t_fio.sh" "$PMEM_STAGE/lib" "$shm" "$syslib"
 
-echo "pmem: $passed passed, $failed failed"
-[ "$failed" -eq 0 ]
+harness_end

@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "../../harness/check.h"
 
 #define MAXLEN (4u << 20)
 #define PAD 256
@@ -84,8 +84,8 @@ static void one_disjoint(enum op op, unsigned flags, size_t len, size_t da, size
 		memset(ref_area + PAD, c, len);
 	else
 		memcpy(ref_area + PAD, s, len);
-	CHECK(r == d, "%s returned %p not %p", op_name[op], r, (void *)d);
-	CHECK(memcmp(d - PAD, ref_area, len + 2 * PAD) == 0,
+	CHECK_MSG(r == d, "%s returned %p not %p", op_name[op], r, (void *)d);
+	CHECK_MSG(memcmp(d - PAD, ref_area, len + 2 * PAD) == 0,
 		"%s flags=%#x len=%zu dalign=%zu salign=%zu", op_name[op], flags, len, da, sa);
 }
 
@@ -100,8 +100,8 @@ static void one_overlap(enum op op, unsigned flags, size_t len, size_t shift, in
 	memmove(ref_area + d_off, ref_area + s_off, len);
 	void *r = call(op, base + d_off, base + s_off, 0, len, flags);
 	pmem_drain();
-	CHECK(r == base + d_off, "%s returned wrong pointer", op_name[op]);
-	CHECK(memcmp(base, ref_area, span) == 0,
+	CHECK_MSG(r == base + d_off, "%s returned wrong pointer", op_name[op]);
+	CHECK_MSG(memcmp(base, ref_area, span) == 0,
 		"%s overlap %s flags=%#x len=%zu shift=%zu align=%zu", op_name[op],
 		up ? "up" : "down", flags, len, shift, al);
 }
@@ -192,7 +192,7 @@ static void test_batches(void)
 				}
 			}
 			pmem_drain();
-			CHECK(memcmp(dst_area, ref_area, 9 * slot) == 0, "batch len=%zu dalign=%zu", len, da);
+			CHECK_MSG(memcmp(dst_area, ref_area, 9 * slot) == 0, "batch len=%zu dalign=%zu", len, da);
 		}
 	}
 }
@@ -208,10 +208,10 @@ static void test_flushes(void)
 			pmem_drain();
 			pmem_persist(dst_area + off, len);
 			pmem_deep_flush(dst_area + off, len);
-			CHECK(pmem_deep_drain(dst_area + off, len) == 0, "deep_drain");
-			CHECK(pmem_deep_persist(dst_area + off, len) == 0, "deep_persist");
+			CHECK_MSG(pmem_deep_drain(dst_area + off, len) == 0, "deep_drain");
+			CHECK_MSG(pmem_deep_persist(dst_area + off, len) == 0, "deep_persist");
 		}
-	CHECK(memcmp(dst_area, ref_area, 1 << 20) == 0, "flushes changed data");
+	CHECK_MSG(memcmp(dst_area, ref_area, 1 << 20) == 0, "flushes changed data");
 }
 
 int main(void)
@@ -239,12 +239,12 @@ int main(void)
 	test_flushes();
 	/* Zero lengths with NULL pointers, as C code passes them. */
 	for (size_t fi = 0; fi < NFLAGS; fi++) {
-		CHECK(pmem_memmove(NULL, NULL, 0, flag_sets[fi]) == NULL, "memmove NULL");
-		CHECK(pmem_memcpy(NULL, NULL, 0, flag_sets[fi]) == NULL, "memcpy NULL");
-		CHECK(pmem_memset(NULL, 1, 0, flag_sets[fi]) == NULL, "memset NULL");
+		CHECK_MSG(pmem_memmove(NULL, NULL, 0, flag_sets[fi]) == NULL, "memmove NULL");
+		CHECK_MSG(pmem_memcpy(NULL, NULL, 0, flag_sets[fi]) == NULL, "memcpy NULL");
+		CHECK_MSG(pmem_memset(NULL, 1, 0, flag_sets[fi]) == NULL, "memset NULL");
 	}
 	pmem_persist(NULL, 0);
 	pmem_flush(NULL, 0);
-	CHECK(pmem_unmap(dst_area, mapped) == 0, "unmap: %s", pmem_errormsg());
+	CHECK_MSG(pmem_unmap(dst_area, mapped) == 0, "unmap: %s", pmem_errormsg());
 	return finish();
 }

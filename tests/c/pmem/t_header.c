@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "common.h"
+#include "../../harness/check.h"
 
 #define SAME_TYPE_SIZE(a, b) (sizeof(a) == sizeof(b))
 
@@ -40,17 +40,17 @@ int main(void)
 		(fn)drain, (fn)has_hw_drain, (fn)move_p, (fn)copy_p, (fn)set_p, (fn)move_n,
 		(fn)copy_n, (fn)set_n, (fn)move, (fn)copy, (fn)set, (fn)check_version, (fn)errormsg};
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
-		CHECK(all[i] != NULL, "function %zu", i);
+		CHECK_MSG(all[i] != NULL, "function %zu", i);
 
-	CHECK(PMEM_MAJOR_VERSION == 1 && PMEM_MINOR_VERSION == 1, "version macros");
-	CHECK(PMEM_FILE_CREATE == 1 && PMEM_FILE_EXCL == 2 && PMEM_FILE_SPARSE == 4 &&
+	CHECK_MSG(PMEM_MAJOR_VERSION == 1 && PMEM_MINOR_VERSION == 1, "version macros");
+	CHECK_MSG(PMEM_FILE_CREATE == 1 && PMEM_FILE_EXCL == 2 && PMEM_FILE_SPARSE == 4 &&
 		PMEM_FILE_TMPFILE == 8, "file flags");
-	CHECK(SAME_TYPE_SIZE(PMEM_FILE_CREATE, int) && (PMEM_FILE_CREATE - 2) < 0, "file flags are int");
-	CHECK(PMEM_F_MEM_NODRAIN == 1u && PMEM_F_MEM_NONTEMPORAL == 2u &&
+	CHECK_MSG(SAME_TYPE_SIZE(PMEM_FILE_CREATE, int) && (PMEM_FILE_CREATE - 2) < 0, "file flags are int");
+	CHECK_MSG(PMEM_F_MEM_NODRAIN == 1u && PMEM_F_MEM_NONTEMPORAL == 2u &&
 		PMEM_F_MEM_TEMPORAL == 4u && PMEM_F_MEM_WC == 8u && PMEM_F_MEM_WB == 16u &&
 		PMEM_F_MEM_NOFLUSH == 32u && PMEM_F_MEM_VALID_FLAGS == 63u, "mem flags");
-	CHECK((PMEM_F_MEM_NODRAIN - 2) > 0, "mem flags are unsigned");
-	CHECK(PMEM_MIN_PART == 2u * 1024 * 1024 && sizeof(PMEM_MIN_PART) == sizeof(size_t), "PMEM_MIN_PART");
-	CHECK(pmem_check_version(PMEM_MAJOR_VERSION, PMEM_MINOR_VERSION) == NULL, "version check");
+	CHECK_MSG((PMEM_F_MEM_NODRAIN - 2) > 0, "mem flags are unsigned");
+	CHECK_MSG(PMEM_MIN_PART == 2u * 1024 * 1024 && sizeof(PMEM_MIN_PART) == sizeof(size_t), "PMEM_MIN_PART");
+	CHECK_MSG(pmem_check_version(PMEM_MAJOR_VERSION, PMEM_MINOR_VERSION) == NULL, "version check");
 	return finish();
 }

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common.h"
+#include "../../harness/check.h"
 
 static char dir[4096];
 
@@ -31,11 +31,11 @@ static void expect_fail(const char *p, size_t len, int flags, int err, const cha
 	errno = 0;
 	void *a = pmem_map_file(p, len, flags, 0600, &ml, &ip);
 	int e = errno;
-	CHECK(a == NULL, "map %s len=%zu flags=%#x should fail", p ? p : "(null)", len, flags);
-	CHECK(e == err, "map %s flags=%#x: errno %d, want %d", p ? p : "(null)", flags, e, err);
-	CHECK(ml == 12345 && ip == 77, "outputs written on failure");
+	CHECK_MSG(a == NULL, "map %s len=%zu flags=%#x should fail", p ? p : "(null)", len, flags);
+	CHECK_MSG(e == err, "map %s flags=%#x: errno %d, want %d", p ? p : "(null)", flags, e, err);
+	CHECK_MSG(ml == 12345 && ip == 77, "outputs written on failure");
 	const char *m = pmem_errormsg();
-	CHECK(m && strstr(m, word), "message \"%s\" lacks \"%s\"", m ? m : "", word);
+	CHECK_MSG(m && strstr(m, word), "message \"%s\" lacks \"%s\"", m ? m : "", word);
 	if (a)
 		pmem_unmap(a, ml);
 }
@@ -55,7 +55,7 @@ static void test_errors(void)
 	expect_fail(dir, 4096, PMEM_FILE_CREATE, EISDIR, dir);
 	expect_fail("/dev/null", 0, 0, EINVAL, "/dev/null");
 	expect_fail(NULL, 0, 0, EINVAL, "NULL");
-	CHECK(access(path("missing"), F_OK) != 0, "failed call left a file behind");
+	CHECK_MSG(access(path("missing"), F_OK) != 0, "failed call left a file behind");
 
 	int fd = open(path("empty"), O_CREAT | O_TRUNC | O_WRONLY, 0600);
 	close(fd);
@@ -64,30 +64,30 @@ static void test_errors(void)
 	/* EXCL on an existing file. */
 	size_t ml;
 	void *a = pmem_map_file(path("excl"), 4096, PMEM_FILE_CREATE, 0600, &ml, NULL);
-	CHECK(a != NULL, "create: %s", pmem_errormsg());
+	CHECK_MSG(a != NULL, "create: %s", pmem_errormsg());
 	if (a)
 		pmem_unmap(a, ml);
 	expect_fail(path("excl"), 4096, PMEM_FILE_CREATE | PMEM_FILE_EXCL, EEXIST, "excl");
 
 	/* Read-only file. */
 	fd = open(path("ro"), O_CREAT | O_TRUNC | O_WRONLY, 0400);
-	CHECK(write(fd, "x", 1) == 1, "write");
+	CHECK_MSG(write(fd, "x", 1) == 1, "write");
 	close(fd);
 	if (geteuid() != 0)
 		expect_fail(path("ro"), 0, 0, EACCES, "ro");
 
 	/* unmap and msync errors. */
 	a = pmem_map_file(path("u"), 8192, PMEM_FILE_CREATE, 0600, &ml, NULL);
-	CHECK(a != NULL, "create u");
+	CHECK_MSG(a != NULL, "create u");
 	errno = 0;
-	CHECK(pmem_unmap((char *)a + 1, 4096) == -1 && errno == EINVAL, "unaligned unmap errno %d", errno);
-	CHECK(strstr(pmem_errormsg(), "munmap") != NULL, "unmap message: %s", pmem_errormsg());
+	CHECK_MSG(pmem_unmap((char *)a + 1, 4096) == -1 && errno == EINVAL, "unaligned unmap errno %d", errno);
+	CHECK_MSG(strstr(pmem_errormsg(), "munmap") != NULL, "unmap message: %s", pmem_errormsg());
 	errno = 0;
-	CHECK(pmem_unmap(a, 0) == -1 && errno == EINVAL, "zero-length unmap errno %d", errno);
-	CHECK(pmem_unmap(a, ml) == 0, "unmap");
+	CHECK_MSG(pmem_unmap(a, 0) == -1 && errno == EINVAL, "zero-length unmap errno %d", errno);
+	CHECK_MSG(pmem_unmap(a, ml) == 0, "unmap");
 	errno = 0;
-	CHECK(pmem_msync(a, 4096) == -1 && errno == ENOMEM, "msync on unmapped: errno %d", errno);
-	CHECK(strstr(pmem_errormsg(), "msync") != NULL, "msync message: %s", pmem_errormsg());
+	CHECK_MSG(pmem_msync(a, 4096) == -1 && errno == ENOMEM, "msync on unmapped: errno %d", errno);
+	CHECK_MSG(strstr(pmem_errormsg(), "msync") != NULL, "msync message: %s", pmem_errormsg());
 }
 
 static int force = -1; /* PMEM_IS_PMEM_FORCE, if set */
@@ -95,11 +95,11 @@ static int force = -1; /* PMEM_IS_PMEM_FORCE, if set */
 static void check_is_pmem(void *a, size_t len, int is_pmem, const char *what)
 {
 	int want = force >= 0 ? force : is_pmem;
-	CHECK(pmem_is_pmem(a, len) == want, "%s: is_pmem %d want %d", what, pmem_is_pmem(a, len), want);
+	CHECK_MSG(pmem_is_pmem(a, len) == want, "%s: is_pmem %d want %d", what, pmem_is_pmem(a, len), want);
 	/* pmem_map_file's *is_pmemp is pmem_is_pmem of the new mapping, so it follows
 	 * PMEM_IS_PMEM_FORCE as well. */
-	CHECK(is_pmem == want, "%s: pmem_map_file reported is_pmem %d, want %d", what, is_pmem, want);
-	CHECK(pmem_is_pmem(a, 0) == 0, "%s: zero length counts as pmem", what);
+	CHECK_MSG(is_pmem == want, "%s: pmem_map_file reported is_pmem %d, want %d", what, is_pmem, want);
+	CHECK_MSG(pmem_is_pmem(a, 0) == 0, "%s: zero length counts as pmem", what);
 }
 
 static void test_cycle(void)
@@ -109,15 +109,15 @@ static void test_cycle(void)
 	size_t ml = 0;
 	int ip = -1;
 	char *a = pmem_map_file(p, 3 * 4096 + 5, PMEM_FILE_CREATE | PMEM_FILE_EXCL, 0640, &ml, &ip);
-	CHECK(a != NULL, "create: %s", pmem_errormsg());
+	CHECK_MSG(a != NULL, "create: %s", pmem_errormsg());
 	if (!a)
 		return;
-	CHECK(ml == 3 * 4096 + 5, "mapped_len %zu", ml);
-	CHECK(ip == 0 || ip == 1, "is_pmem %d", ip);
-	CHECK(((uintptr_t)a & (4096 - 1)) == 0, "address %p not page aligned", (void *)a);
+	CHECK_MSG(ml == 3 * 4096 + 5, "mapped_len %zu", ml);
+	CHECK_MSG(ip == 0 || ip == 1, "is_pmem %d", ip);
+	CHECK_MSG(((uintptr_t)a & (4096 - 1)) == 0, "address %p not page aligned", (void *)a);
 	struct stat st;
-	CHECK(stat(p, &st) == 0 && (st.st_mode & 0777) == 0640, "mode %o", st.st_mode & 0777);
-	CHECK(st.st_size == (off_t)ml, "file size %lld", (long long)st.st_size);
+	CHECK_MSG(stat(p, &st) == 0 && (st.st_mode & 0777) == 0640, "mode %o", st.st_mode & 0777);
+	CHECK_MSG(st.st_size == (off_t)ml, "file size %lld", (long long)st.st_size);
 	check_is_pmem(a, ml, ip, "created file");
 	strcpy(a, "hello, persistent memory");
 	pmem_memcpy_persist(a + 4096, "second page", 12);
@@ -125,38 +125,38 @@ static void test_cycle(void)
 	if (ip)
 		pmem_persist(a, 64);
 	else
-		CHECK(pmem_msync(a, 64) == 0, "msync: %s", pmem_errormsg());
-	CHECK(pmem_msync(a + 10, 10) == 0, "unaligned msync");
-	CHECK(pmem_msync(a, 0) == 0, "empty msync");
-	CHECK(pmem_unmap(a, ml) == 0, "unmap: %s", pmem_errormsg());
-	CHECK(pmem_is_pmem(a, ml) == (force == 1), "unmapped range still pmem");
+		CHECK_MSG(pmem_msync(a, 64) == 0, "msync: %s", pmem_errormsg());
+	CHECK_MSG(pmem_msync(a + 10, 10) == 0, "unaligned msync");
+	CHECK_MSG(pmem_msync(a, 0) == 0, "empty msync");
+	CHECK_MSG(pmem_unmap(a, ml) == 0, "unmap: %s", pmem_errormsg());
+	CHECK_MSG(pmem_is_pmem(a, ml) == (force == 1), "unmapped range still pmem");
 
 	size_t ml2 = 0;
 	int ip2 = -1;
 	a = pmem_map_file(p, 0, 0, 0, &ml2, &ip2);
-	CHECK(a != NULL, "re-map: %s", pmem_errormsg());
+	CHECK_MSG(a != NULL, "re-map: %s", pmem_errormsg());
 	if (!a)
 		return;
-	CHECK(ml2 == ml && ip2 == ip, "re-map len %zu is_pmem %d", ml2, ip2);
-	CHECK(strcmp(a, "hello, persistent memory") == 0, "read back \"%s\"", a);
-	CHECK(strcmp(a + 4096, "second page") == 0, "read back second page");
-	CHECK(memcmp(a + ml - 5, "zzzzz", 5) == 0, "read back tail");
+	CHECK_MSG(ml2 == ml && ip2 == ip, "re-map len %zu is_pmem %d", ml2, ip2);
+	CHECK_MSG(strcmp(a, "hello, persistent memory") == 0, "read back \"%s\"", a);
+	CHECK_MSG(strcmp(a + 4096, "second page") == 0, "read back second page");
+	CHECK_MSG(memcmp(a + ml - 5, "zzzzz", 5) == 0, "read back tail");
 	/* Partial unmap: the rest stays usable and keeps its answer. */
-	CHECK(pmem_unmap(a, 4096) == 0, "partial unmap");
+	CHECK_MSG(pmem_unmap(a, 4096) == 0, "partial unmap");
 	check_is_pmem(a + 4096, 4096, ip, "after partial unmap");
-	CHECK(strcmp(a + 4096, "second page") == 0, "data after partial unmap");
-	CHECK(pmem_unmap(a + 4096, ml - 4096) == 0, "unmap rest");
+	CHECK_MSG(strcmp(a + 4096, "second page") == 0, "data after partial unmap");
+	CHECK_MSG(pmem_unmap(a + 4096, ml - 4096) == 0, "unmap rest");
 
 	/* CREATE on an existing file resizes it (truncation too). */
 	a = pmem_map_file(p, 4096, PMEM_FILE_CREATE, 0600, &ml2, NULL);
-	CHECK(a != NULL && ml2 == 4096, "resize to 4096");
-	CHECK(a && strcmp(a, "hello, persistent memory") == 0, "resize kept data");
-	CHECK(stat(p, &st) == 0 && st.st_size == 4096, "size after resize %lld", (long long)st.st_size);
+	CHECK_MSG(a != NULL && ml2 == 4096, "resize to 4096");
+	CHECK_MSG(a && strcmp(a, "hello, persistent memory") == 0, "resize kept data");
+	CHECK_MSG(stat(p, &st) == 0 && st.st_size == 4096, "size after resize %lld", (long long)st.st_size);
 	if (a)
 		pmem_unmap(a, ml2);
 	/* No outputs requested. */
 	a = pmem_map_file(p, 0, 0, 0, NULL, NULL);
-	CHECK(a != NULL, "map with NULL outputs");
+	CHECK_MSG(a != NULL, "map with NULL outputs");
 	if (a)
 		pmem_unmap(a, 4096);
 }
@@ -167,10 +167,10 @@ static void test_sparse(void)
 	unlink(p);
 	size_t len = 64 << 20, ml;
 	char *a = pmem_map_file(p, len, PMEM_FILE_CREATE | PMEM_FILE_SPARSE, 0600, &ml, NULL);
-	CHECK(a != NULL, "sparse: %s", pmem_errormsg());
+	CHECK_MSG(a != NULL, "sparse: %s", pmem_errormsg());
 	struct stat st;
-	CHECK(stat(p, &st) == 0 && st.st_size == (off_t)len, "sparse size");
-	CHECK((size_t)st.st_blocks * 512 < len / 2, "sparse file has %lld blocks", (long long)st.st_blocks);
+	CHECK_MSG(stat(p, &st) == 0 && st.st_size == (off_t)len, "sparse size");
+	CHECK_MSG((size_t)st.st_blocks * 512 < len / 2, "sparse file has %lld blocks", (long long)st.st_blocks);
 	if (a) {
 		a[len - 1] = 1;
 		pmem_persist(a + len - 1, 1);
@@ -178,8 +178,8 @@ static void test_sparse(void)
 	}
 	unlink(p);
 	a = pmem_map_file(p, len, PMEM_FILE_CREATE, 0600, &ml, NULL);
-	CHECK(a != NULL, "allocated: %s", pmem_errormsg());
-	CHECK(stat(p, &st) == 0 && (size_t)st.st_blocks * 512 >= len, "not fully allocated: %lld blocks",
+	CHECK_MSG(a != NULL, "allocated: %s", pmem_errormsg());
+	CHECK_MSG(stat(p, &st) == 0 && (size_t)st.st_blocks * 512 >= len, "not fully allocated: %lld blocks",
 		(long long)st.st_blocks);
 	if (a)
 		pmem_unmap(a, ml);
@@ -208,16 +208,16 @@ static void test_tmpfile(void)
 		int ip = -1;
 		char *a = pmem_map_file(dir, 1 << 20,
 			PMEM_FILE_CREATE | PMEM_FILE_TMPFILE | (excl ? PMEM_FILE_EXCL : 0), 0777, &ml, &ip);
-		CHECK(a != NULL, "tmpfile: %s", pmem_errormsg());
+		CHECK_MSG(a != NULL, "tmpfile: %s", pmem_errormsg());
 		if (!a)
 			continue;
-		CHECK(ml == 1 << 20, "tmpfile len %zu", ml);
-		CHECK(count_entries() == before, "tmpfile is visible in %s", dir);
+		CHECK_MSG(ml == 1 << 20, "tmpfile len %zu", ml);
+		CHECK_MSG(count_entries() == before, "tmpfile is visible in %s", dir);
 		memset(a, 0xab, ml);
 		pmem_persist(a, ml);
-		CHECK((unsigned char)a[ml - 1] == 0xab, "tmpfile data");
+		CHECK_MSG((unsigned char)a[ml - 1] == 0xab, "tmpfile data");
 		check_is_pmem(a, ml, ip, "tmpfile");
-		CHECK(pmem_unmap(a, ml) == 0, "tmpfile unmap");
+		CHECK_MSG(pmem_unmap(a, ml) == 0, "tmpfile unmap");
 	}
 }
 
@@ -229,30 +229,30 @@ static void test_hint(void)
 	uintptr_t want = (uintptr_t)strtoull(h, NULL, 0);
 	size_t ml;
 	void *a = pmem_map_file(path("hint"), 1 << 20, PMEM_FILE_CREATE, 0600, &ml, NULL);
-	CHECK(a == (void *)want, "PMEM_MMAP_HINT %p, mapped at %p", (void *)want, a);
+	CHECK_MSG(a == (void *)want, "PMEM_MMAP_HINT %p, mapped at %p", (void *)want, a);
 	if (a)
 		pmem_unmap(a, ml);
 }
 
 static void test_misc(void)
 {
-	CHECK(pmem_check_version(PMEM_MAJOR_VERSION, PMEM_MINOR_VERSION) == NULL, "own version");
-	CHECK(pmem_check_version(1, 0) == NULL, "older minor");
+	CHECK_MSG(pmem_check_version(PMEM_MAJOR_VERSION, PMEM_MINOR_VERSION) == NULL, "own version");
+	CHECK_MSG(pmem_check_version(1, 0) == NULL, "older minor");
 	const char *m = pmem_check_version(2, 0);
-	CHECK(m != NULL && strstr(m, "major") != NULL && strstr(m, "2") != NULL, "major mismatch \"%s\"", m ? m : "");
+	CHECK_MSG(m != NULL && strstr(m, "major") != NULL && strstr(m, "2") != NULL, "major mismatch \"%s\"", m ? m : "");
 	m = pmem_check_version(1, 2);
-	CHECK(m != NULL && strstr(m, "1.2") != NULL, "minor mismatch \"%s\"", m ? m : "");
-	CHECK(m == pmem_errormsg(), "check_version text is the error message");
-	CHECK(pmem_has_hw_drain() == 0, "hw drain on x86-64");
+	CHECK_MSG(m != NULL && strstr(m, "1.2") != NULL, "minor mismatch \"%s\"", m ? m : "");
+	CHECK_MSG(m == pmem_errormsg(), "check_version text is the error message");
+	CHECK_MSG(pmem_has_hw_drain() == 0, "hw drain on x86-64");
 	int af = pmem_has_auto_flush();
-	CHECK(af == 0 || af == 1, "auto flush %d", af);
+	CHECK_MSG(af == 0 || af == 1, "auto flush %d", af);
 	char buf[256];
 	memset(buf, 1, sizeof(buf));
-	CHECK(pmem_deep_persist(buf, sizeof(buf)) == 0, "deep_persist on ordinary memory");
-	CHECK(pmem_deep_drain(buf, sizeof(buf)) == 0, "deep_drain on ordinary memory");
-	CHECK(pmem_is_pmem(buf, sizeof(buf)) == (force == 1), "stack is pmem");
-	CHECK(pmem_is_pmem(NULL, 0) == 0, "empty range");
-	CHECK((PMEM_F_MEM_VALID_FLAGS & ~0x3fU) == 0 && PMEM_F_MEM_VALID_FLAGS == 0x3fU, "valid flags");
+	CHECK_MSG(pmem_deep_persist(buf, sizeof(buf)) == 0, "deep_persist on ordinary memory");
+	CHECK_MSG(pmem_deep_drain(buf, sizeof(buf)) == 0, "deep_drain on ordinary memory");
+	CHECK_MSG(pmem_is_pmem(buf, sizeof(buf)) == (force == 1), "stack is pmem");
+	CHECK_MSG(pmem_is_pmem(NULL, 0) == 0, "empty range");
+	CHECK_MSG((PMEM_F_MEM_VALID_FLAGS & ~0x3fU) == 0 && PMEM_F_MEM_VALID_FLAGS == 0x3fU, "valid flags");
 }
 
 int main(int argc, char **argv)

@@ -16,14 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-static int failures;
-#define CHECK(c)                                                               \
-    do {                                                                       \
-        if (!(c)) {                                                            \
-            printf("FAIL %s:%d: %s\n", __FILE__, __LINE__, #c);                \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "../../harness/check.h"
 
 /* Through volatile pointers so the compiler cannot fold the calls away. */
 static void *(*volatile m)(size_t) = malloc;
@@ -187,6 +180,5 @@ int main(void)
         f(blocks[i]);
     }
 
-    printf("family: %s\n", failures ? "FAILED" : "all checks passed");
-    return failures != 0;
+    return finish();
 }

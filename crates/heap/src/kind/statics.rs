@@ -172,8 +172,7 @@ const HUGE_1G: usize = 1 << 30;
 const HUGEPAGES: &str = "/sys/kernel/mm/hugepages";
 
 fn pool_pages(size_kb: usize, file: &str) -> u64 {
-    std::fs::read_to_string(format!("{HUGEPAGES}/hugepages-{size_kb}kB/{file}"))
-        .ok()
+    sys::file::read_small(format!("{HUGEPAGES}/hugepages-{size_kb}kB/{file}"))
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0)
 }
@@ -304,13 +303,13 @@ pub(crate) fn place(id: u32, addr: usize, len: usize) -> bool {
         // An empty PREFERRED set means local allocation, as memkind gets it from the
         // kernel; an empty BIND/INTERLEAVE set (e.g. MEMKIND_HBW_NODES="") allocates nothing.
         let r = if mask.is_empty() && p.mode != MPOL_PREFERRED {
-            Err(libc::EINVAL)
+            Err(sys::file::errno::EINVAL)
         } else {
             sys::mbind(addr, len, p.mode, mask.words())
         };
         match r {
             // A kernel built without NUMA has one node: nothing to bind.
-            Ok(()) | Err(libc::ENOSYS) => {}
+            Ok(()) | Err(sys::file::errno::ENOSYS) => {}
             Err(e) => {
                 let mut b = [0u8; 20];
                 env::log(&[b"mbind failed, errno ", env::dec(e as u64, &mut b)]);
