@@ -71,8 +71,13 @@ int main(int argc, char **argv)
         empty(kind, sizes[s]);
         fill(kind, sizes[s]);
         again = disk_of_kind(dir);
-        /* Reuse, not new space: at most 1/8 more than the first fill. */
-        CHECK_SIZE_LE((size_t)again, (size_t)first + TOTAL / 8);
+        /* Reuse, not new space. Pages take disk as they are touched, so a refill may
+         * touch pages of ranges the first fill committed but left untouched: the file
+         * stays within 1/4 above the data, and a third fill adds almost nothing. */
+        CHECK_SIZE_LE((size_t)again, TOTAL + TOTAL / 4);
+        empty(kind, sizes[s]);
+        fill(kind, sizes[s]);
+        CHECK_SIZE_LE((size_t)disk_of_kind(dir), (size_t)again + TOTAL / 16);
         empty(kind, sizes[s]);
     }
 

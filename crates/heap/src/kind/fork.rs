@@ -67,6 +67,7 @@ pub fn mark_private(slot: &Slot) {
 
 /// A destroyed kind's slot starts over in the parent's way.
 pub fn forget(slot: &Slot) {
+    super::space::set_file_size(slot, 0);
     if let Some(f) = (slot.id as usize)
         .checked_sub(NUM_STATIC)
         .and_then(|i| FORKED.get(i))
@@ -134,6 +135,7 @@ fn own_files() {
             report(slot.id, b"taking the heap copy-on-write failed");
             continue;
         }
+        super::space::set_file_size(slot, space.file_len());
         // The mappings keep the old file alive; the descriptor number stays the kind's.
         // Switched before the flag: a commit in between reserves in the new file and
         // leaves its range copy-on-write, which is harmless, never the reverse.

@@ -16,7 +16,10 @@
 //! The hooks run inside jemalloc with its locks held: they never allocate and never panic.
 
 use std::os::raw::{c_uint, c_void};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use super::file::MAX_KINDS;
+use super::statics::NUM_STATIC;
 
 use super::{statics, Slot};
 use crate::arena::extent_hooks_t;
@@ -115,9 +118,8 @@ impl Space {
             }
         };
         let mapped = if fd >= 0 {
-            let new_len = self.file_len + len as u64;
-            sys::set_file_len(fd, new_len).is_ok()
-                && sys::map_file(base, len, fd, self.file_len).is_ok()
+            // The file's length follows commits (`cover`), not the mapping.
+            sys::map_file(base, len, fd, self.file_len).is_ok()
         } else if statics::huge_page(slot.id).is_some() {
             // Huge-page kinds map each extent from the pool when it is carved.
             true
@@ -198,6 +200,52 @@ fn file_offset(addr: usize, len: usize) -> Option<u64> {
     Some(c.file_off.load(Ordering::Relaxed) + (addr - c.base.load(Ordering::Relaxed)) as u64)
 }
 
+/// Length the file of each created kind has been given (index: slot id - NUM_STATIC).
+/// It grows with what is committed, in doublings from 2 MiB, instead of to the whole
+/// mapping at once: closing a file with a large length costs its file system time
+/// (ext4 here: 0.2 ms at 2 MiB, 0.8 ms at 64 MiB, per kind destroyed).
+static FILE_SIZE: [AtomicU64; MAX_KINDS] = [const { AtomicU64::new(0) }; MAX_KINDS];
+static FILE_SIZE_LOCK: crate::sys::lock::Mutex<()> = crate::sys::lock::Mutex::new(());
+const FILE_STEP: u64 = 2 << 20;
+
+fn file_size_of(slot: &Slot) -> Option<&'static AtomicU64> {
+    (slot.id as usize)
+        .checked_sub(NUM_STATIC)
+        .and_then(|i| FILE_SIZE.get(i))
+}
+
+/// Makes the kind's file at least `end` bytes long, so touching a committed page never
+/// lands beyond its end.
+fn cover(slot: &Slot, fd: i32, end: u64) -> bool {
+    let Some(size) = file_size_of(slot) else {
+        return false;
+    };
+    if size.load(Ordering::Acquire) >= end {
+        return true;
+    }
+    let _g = FILE_SIZE_LOCK.lock();
+    let now = size.load(Ordering::Acquire);
+    if now >= end {
+        return true;
+    }
+    let want = end
+        .max(now.saturating_mul(2))
+        .max(FILE_STEP)
+        .next_multiple_of(FILE_STEP);
+    if sys::set_file_len(fd, want).is_err() && sys::set_file_len(fd, end).is_err() {
+        return false;
+    }
+    size.store(want.max(end), Ordering::Release);
+    true
+}
+
+/// The kind's file is `len` bytes long now (a forked process's new file, a fresh kind).
+pub fn set_file_size(slot: &Slot, len: u64) {
+    if let Some(size) = file_size_of(slot) {
+        size.store(len, Ordering::Release);
+    }
+}
+
 /// In a forked child, maps `[addr, addr+len)` shared from the child's own file before
 /// the range changes hands, so what it commits lives in its file and its zeros are real
 /// (the copy-on-write view would show the parent's file). See `fork.rs`.
@@ -247,6 +295,7 @@ fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
     }
     let ok = match file_offset(addr, len) {
         Some(off) if !own_file(slot, fd, addr, len, off) => false,
+        Some(off) if !cover(slot, fd, off + len as u64) => false,
         Some(_) if lazy_net() => sys::fs_free(fd).is_ok_and(|f| f >= len as u64),
         Some(off) => match sys::reserve_blocks(fd, off, len) {
             Ok(()) => true,
