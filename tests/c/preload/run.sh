@@ -80,6 +80,27 @@ else
     failed=$((failed + 1))
 fi
 
+# dlopen("libmemkind.so.0") under the interposer finds the interposer's own copy.
+if "$cc" -std=c11 -O1 -Wall -Wextra -Werror -o "$work/dlopened" "$here/dlopened.c" -ldl; then
+    for tiers in "" "KIND:DRAM,RATIO:1;KIND:FS_DAX,PATH:$work/tier,RATIO:1;POLICY:STATIC_RATIO"; do
+        name="dlopen(libmemkind.so.0) under the interposer${tiers:+ with a file tier}"
+        if env LD_PRELOAD="$lib" MEMKIND_MEM_TIERS="$tiers" timeout 60 "$work/dlopened" "$libdir" \
+            >"$work/out" 2>"$work/out.err" &&
+            grep -q "^RESULT [0-9]* 0$" "$work/out" && ! grep -q "not allocated" "$work/out.err"; then
+            echo "PASS $name"
+            passed=$((passed + 1))
+        else
+            echo "FAIL $name"
+            grep -v "^check: " "$work/out" | head -20
+            head -5 "$work/out.err"
+            failed=$((failed + 1))
+        fi
+    done
+else
+    echo "FAIL build dlopened.c"
+    failed=$((failed + 1))
+fi
+
 # Descriptors stay out of the program's way; a full file tier hands requests to DRAM.
 for prog in lowfd overflow; do
     "$cc" -std=c11 -O1 -Wall -Wextra -Werror -o "$work/$prog" "$here/$prog.c" ||
