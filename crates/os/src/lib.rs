@@ -702,3 +702,65 @@ pub fn futex_wake_one(word: &std::sync::atomic::AtomicU32) {
         )
     };
 }
+
+// ---- process services for the LD_PRELOAD interposer (libs/libmemtier) ------------------
+
+/// Writes all of `bytes` to descriptor `fd`, retrying short writes and `EINTR`; stops
+/// silently at the first other failure (a closed descriptor, a full disk). Allocation-free.
+///
+/// Post: a prefix of `bytes` (all of it unless a write failed) went to `fd`, in order.
+pub fn write_all(fd: c_int, bytes: &[u8]) {
+    let mut off = 0;
+    while off < bytes.len() {
+        // SAFETY: bytes[off..] is valid for reading for its length.
+        let n = unsafe { libc::write(fd, bytes[off..].as_ptr().cast(), bytes.len() - off) };
+        if n > 0 {
+            off += n as usize;
+        } else if n < 0 && errno() == libc::EINTR {
+            continue;
+        } else {
+            return;
+        }
+    }
+}
+
+/// A close-on-exec duplicate of `fd` numbered `min` or above (`fcntl(F_DUPFD_CLOEXEC)`).
+///
+/// Pre: `min` >= 0. Post: on success a new descriptor of the same open file, which the
+/// caller owns; `fd` is unchanged either way.
+pub fn dup_cloexec_from(fd: c_int, min: c_int) -> SysResult<c_int> {
+    // SAFETY: F_DUPFD_CLOEXEC takes an int and touches no memory; a bad fd gives EBADF.
+    let r = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) };
+    if r < 0 {
+        Err(errno())
+    } else {
+        Ok(r)
+    }
+}
+
+/// Registers `f` to run at normal process exit (`atexit`), after the handlers registered
+/// later (C's reverse order).
+///
+/// Post: `Ok` when registered; `Err(ENOMEM)` when the C library had no room.
+pub fn at_exit(f: extern "C" fn()) -> SysResult<()> {
+    // SAFETY: f is a plain function that lives as long as the process.
+    if unsafe { libc::atexit(f) } == 0 {
+        Ok(())
+    } else {
+        Err(libc::ENOMEM)
+    }
+}
+
+/// Ends the process at once with `status` (`_exit`): no exit handlers, no stdio flush;
+/// safe in any state (start-up, inside an allocator).
+pub fn exit_now(status: c_int) -> ! {
+    // SAFETY: _exit has no preconditions and does not return.
+    unsafe { libc::_exit(status) }
+}
+
+/// An identifier of the calling thread, distinct from every other live thread's
+/// (`pthread_self`); never 0. Allocation-free.
+pub fn thread_id() -> usize {
+    // SAFETY: pthread_self has no preconditions.
+    unsafe { libc::pthread_self() as usize }
+}

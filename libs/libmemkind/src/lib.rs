@@ -5,6 +5,7 @@
 pub mod hbw;
 pub mod memkind;
 pub mod memtier;
+mod private;
 
 pub use heap::{arena, chunk, env, error, kind, numa};
 pub use os as sys;

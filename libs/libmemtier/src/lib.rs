@@ -126,8 +126,7 @@ fn early_size(p: *const c_void) -> usize {
 // Start-up.
 
 fn self_id() -> usize {
-    // SAFETY: pthread_self has no preconditions.
-    unsafe { libc::pthread_self() as usize }
+    os::thread_id()
 }
 
 /// The tiers, starting them on first use; None while this thread is starting them.
@@ -169,15 +168,7 @@ fn start() -> Option<&'static Tiers> {
 }
 
 fn env(name: &CStr) -> Option<&'static str> {
-    // SAFETY: name is NUL-terminated; getenv's result lives as long as the environment
-    // entry, which start-up does not change.
-    let p = unsafe { libc::getenv(name.as_ptr()) };
-    if p.is_null() {
-        return None;
-    }
-    // SAFETY: getenv returns a NUL-terminated string.
-    let s = unsafe { CStr::from_ptr(p) };
-    match s.to_str() {
+    match std::str::from_utf8(os::getenv(name)?) {
         Ok(s) => Some(s),
         Err(_) => die(&format!("{}: not valid UTF-8", name.to_string_lossy())),
     }
@@ -187,8 +178,7 @@ fn env(name: &CStr) -> Option<&'static str> {
 fn die(msg: &str) -> ! {
     let line = format!("libmemtier: {msg}\n");
     write_stderr(line.as_bytes());
-    // SAFETY: _exit has no preconditions.
-    unsafe { libc::_exit(1) }
+    os::exit_now(1)
 }
 
 fn write_stderr(b: &[u8]) {
@@ -196,15 +186,7 @@ fn write_stderr(b: &[u8]) {
 }
 
 fn write_fd(fd: c_int, b: &[u8]) {
-    let mut off = 0;
-    while off < b.len() {
-        // SAFETY: b[off..] is valid for reading.
-        let n = unsafe { libc::write(fd, b[off..].as_ptr().cast(), b.len() - off) };
-        if n <= 0 {
-            return;
-        }
-        off += n as usize;
-    }
+    os::write_all(fd, b)
 }
 
 fn log_level() -> u8 {
@@ -242,11 +224,9 @@ fn build() -> Tiers {
     if stats {
         // Programs may close stderr in their own exit handlers (coreutils do), which run
         // before ours: the summary goes to a private copy of it.
-        // SAFETY: plain fcntl on descriptor 2.
-        let fd = unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) };
-        STATS_FD.store(if fd >= 0 { fd } else { 2 }, Ordering::Relaxed);
-        // SAFETY: print_stats is a plain function that lives as long as the process.
-        unsafe { libc::atexit(print_stats) };
+        STATS_FD.store(os::dup_cloexec_from(2, 3).unwrap_or(2), Ordering::Relaxed);
+        // Without room for the handler the program runs on, with no summary.
+        let _ = os::at_exit(print_stats);
     }
     Tiers {
         tiers,
@@ -336,8 +316,7 @@ fn file_bytes(dir: &CStr) -> u64 {
 // The allocation paths.
 
 fn set_errno(e: c_int) {
-    // SAFETY: __errno_location always returns the calling thread's errno slot.
-    unsafe { *libc::__errno_location() = e };
+    os::set_errno(e)
 }
 
 fn nomem(p: *mut c_void) -> *mut c_void {
@@ -471,9 +450,16 @@ fn alloc(size: usize, how: How) -> *mut c_void {
 
 #[no_mangle]
 pub extern "C" fn malloc(size: usize) -> *mut c_void {
+    // DRAM only: one tail call, the rest of the work in libmemkind.
     if PLAIN.load(Ordering::Relaxed) {
-        return nomem(mk::default_kind().alloc(size.max(1), How::Plain));
+        return mk::default_malloc(size);
     }
+    malloc_tiered(size)
+}
+
+// extern "C" (no unwinding out of it) keeps the caller free of a landing pad.
+#[inline(never)]
+extern "C" fn malloc_tiered(size: usize) -> *mut c_void {
     guard(std::ptr::null_mut(), || alloc(size, How::Plain))
 }
 
@@ -489,12 +475,14 @@ pub extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
 /// `p` is NULL or a live block from this allocator, as for C `free`.
 #[no_mangle]
 pub unsafe extern "C" fn free(p: *mut c_void) {
-    if PLAIN.load(Ordering::Relaxed) {
-        if !in_early(p) {
-            mk::free(p);
-        }
-        return;
+    if PLAIN.load(Ordering::Relaxed) && !in_early(p) {
+        return mk::default_free(p);
     }
+    free_tiered(p)
+}
+
+#[inline(never)]
+extern "C" fn free_tiered(p: *mut c_void) {
     guard((), || {
         if p.is_null() || in_early(p) {
             return;

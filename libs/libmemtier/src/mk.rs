@@ -1,6 +1,7 @@
-//! The kinds of `libmemkind.so.0`, reached through the names `memkind.h` declares and
-//! nothing else: the one place this library calls into libmemkind. The interposer owns no
-//! heap of its own, so libmemkind's kind table is the only one in the process.
+//! The kinds of `libmemkind.so.0`, reached through the names `memkind.h` declares and the
+//! two of libmemkind's version node `MEMKIND_PRIVATE` (the DRAM-only fast path): the one
+//! place this library calls into libmemkind. The interposer owns no heap of its own, so
+//! libmemkind's kind table is the only one in the process.
 
 use std::alloc::{GlobalAlloc, Layout};
 use std::ffi::CStr;
@@ -29,6 +30,9 @@ extern "C" {
     fn memkind_create_pmem(dir: *const c_char, max_size: usize, kind: *mut memkind_t) -> c_int;
     fn memkind_check_available(kind: memkind_t) -> c_int;
     fn memkind_error_message(err: c_int, msg: *mut c_char, size: usize);
+    // MEMKIND_PRIVATE (libs/libmemkind/src/private.rs): C malloc/free of MEMKIND_DEFAULT.
+    fn memkind_private_default_malloc(size: usize) -> *mut c_void;
+    fn memkind_private_default_free(ptr: *mut c_void);
 }
 
 /// Alignment every memkind allocation has without asking (jemalloc's quantum).
@@ -93,6 +97,22 @@ impl Kind {
         // SAFETY: libmemkind checks the pointer against its chunk map itself.
         unsafe { memkind_realloc(self.0, p, size) }
     }
+}
+
+/// C `malloc` from `MEMKIND_DEFAULT`: a unique block for 0 bytes, NULL + ENOMEM when out
+/// of memory.
+#[inline]
+pub fn default_malloc(size: usize) -> *mut c_void {
+    // SAFETY: accepts any size.
+    unsafe { memkind_private_default_malloc(size) }
+}
+
+/// C `free` of a block of any kind (NULL is ignored, a pointer no kind owns reported and
+/// left alone).
+#[inline]
+pub fn default_free(p: *mut c_void) {
+    // SAFETY: accepts any pointer, as memkind_free does.
+    unsafe { memkind_private_default_free(p) }
 }
 
 /// The kind whose memory holds `p`, if any.

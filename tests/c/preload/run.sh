@@ -97,6 +97,16 @@ if build mixed -I"$here/../../../include" "$libdir/libmemkind.so.0" -Wl,-rpath,"
     run "mixed (file tier)" mixed "KIND:DRAM,RATIO:1;KIND:FS_DAX,PATH:$work/tier,RATIO:1;POLICY:STATIC_RATIO"
 fi
 
+# dlopen("libmemkind.so.0") under the interposer finds the interposer's own copy.
+dlopened() {
+    preloaded "$work/tier" MEMKIND_MEM_TIERS="$1" "$work/dlopened" "$libdir" || return
+    ! grep "not allocated" "$work/err"
+}
+if build dlopened -ldl; then
+    run dlopened dlopened ""
+    run "dlopened (file tier)" dlopened "KIND:DRAM,RATIO:1;KIND:FS_DAX,PATH:$work/tier,RATIO:1;POLICY:STATIC_RATIO"
+fi
+
 # The file tier's descriptor leaves 3 free and is close-on-exec; a full file tier hands
 # requests to DRAM ("overflowed=" in the stats).
 mkdir -p "$work/t2"
@@ -114,7 +124,7 @@ build overflow && run overflow overflow
 # Programs added here without a line above.
 for src in "$here"/*.c; do
     name=$(basename "$src" .c)
-    case $name in family | mixed | lowfd | overflow) continue ;; esac
+    case $name in family | mixed | dlopened | lowfd | overflow) continue ;; esac
     harness_selected "$name" || continue
     build "$name" -pthread || continue
     mkdir -p "$work/$name.tier"
