@@ -223,8 +223,12 @@ fn build() -> Tiers {
     let plain = tiers.len() == 1 && dram == Some(0) && !stats;
     if stats {
         // Programs may close stderr in their own exit handlers (coreutils do), which run
-        // before ours: the summary goes to a private copy of it.
-        STATS_FD.store(os::dup_cloexec_from(2, 3).unwrap_or(2), Ordering::Relaxed);
+        // before ours: the summary goes to a private copy of it, kept clear of the low
+        // numbers the program expects to be free (as the tier files are).
+        let fd = os::dup_cloexec_from(2, 3)
+            .map(os::out_of_the_way)
+            .unwrap_or(2);
+        STATS_FD.store(fd, Ordering::Relaxed);
         // Without room for the handler the program runs on, with no summary.
         let _ = os::at_exit(print_stats);
     }
