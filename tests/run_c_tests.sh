@@ -293,6 +293,44 @@ EOF
     fi
     remove_dir "$dl_dir"
 
+    # The static library links into a shared object (a plugin that embeds memkind) and
+    # the program using that object allocates from a file kind through it.
+    if harness_selected "static library in a shared object"; then
+        st_dir=$(mktemp -d)
+        cat >"$scratch/plugin.c" <<'EOF'
+#include <memkind.h>
+#include <string.h>
+int plugin_run(const char *dir)
+{
+    memkind_t kind;
+    char *p;
+    if (memkind_create_pmem(dir, 0, &kind) != 0)
+        return 1;
+    p = memkind_malloc(kind, 4096);
+    if (!p)
+        return 2;
+    memset(p, 7, 4096);
+    if (p[4095] != 7)
+        return 3;
+    memkind_free(kind, p);
+    return memkind_destroy_kind(kind) == 0 ? 0 : 4;
+}
+EOF
+        printf 'int plugin_run(const char *);\nint main(int c, char **v) { return c > 1 ? plugin_run(v[1]) : 9; }\n' >"$scratch/plugin_main.c"
+        if "$cc" -std=c99 -fPIC -shared -I"$prefix/include" -o "$scratch/libplugin.so" "$scratch/plugin.c" \
+            "$prefix/lib/libmemkind.a" -lpthread -ldl -lm >"$scratch/plugin.log" 2>&1 &&
+            "$cc" -o "$scratch/plugin_main" "$scratch/plugin_main.c" "$scratch/libplugin.so" \
+                -Wl,-rpath,"$scratch" >>"$scratch/plugin.log" 2>&1 &&
+            "$scratch/plugin_main" "$st_dir" >>"$scratch/plugin.log" 2>&1 &&
+            [ -z "$(ls -A "$st_dir")" ]; then
+            pass "static library in a shared object"
+        else
+            fail "static library in a shared object"
+            show_log "$scratch/plugin.log"
+        fi
+        remove_dir "$st_dir"
+    fi
+
     # Binary drop-in: a program built against the system's header and library
     # runs on ours through LD_LIBRARY_PATH.
     if ! harness_selected "binary drop-in"; then
