@@ -54,7 +54,7 @@ pmemallocator-test: $(PMA_SO)
 pmemallocator-bench: $(PMA_SO)
 	rm -rf $(PMA_STAGE) $(PMA_REF_STAGE)
 	$(MAKE) --no-print-directory pmemallocator-install PREFIX=$(PMA_STAGE) DESTDIR=
-	$(CARGO) build --release --lib
+	$(CARGO) build --release -p memkind
 	install -d $(PMA_REF_STAGE)/lib $(PMA_REF_STAGE)/include
 	install -m 0755 $(CARGO_TARGET)/libmemkind.so $(PMA_REF_STAGE)/lib/libmemkind.so.0
 	ln -sf libmemkind.so.0 $(PMA_REF_STAGE)/lib/libmemkind.so
