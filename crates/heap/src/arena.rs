@@ -13,6 +13,26 @@ use tikv_jemalloc_sys as je;
 
 pub use je::extent_hooks_t;
 
+// jemalloc's start-up options (its weak `malloc_conf`; `_RJEM_MALLOC_CONF` still
+// overrides). `retain:false`: with retain on, jemalloc never unmaps the metadata blocks of
+// a destroyed arena (2 MiB at least per arena, so 4 MiB of address space per kind created
+// and destroyed here, `ulimit -v` exhausted after some thousand cycles). Our kinds' hooks
+// keep every range anyway (no dalloc hook), so their extents are recycled the same way;
+// only the growth of their requests is no longer geometric.
+// Defined in assembly to be hidden: jemalloc's weak reference binds to it when the
+// library is linked, and it is not exported (the library exports memkind's API only).
+std::arch::global_asm!(
+    ".pushsection .rodata._rjem_malloc_conf_text,\"a\"",
+    "2: .asciz \"retain:false\"",
+    ".popsection",
+    ".pushsection .data.rel.ro._rjem_malloc_conf,\"aw\"",
+    ".globl _rjem_malloc_conf",
+    ".hidden _rjem_malloc_conf",
+    ".p2align 3",
+    "_rjem_malloc_conf: .quad 2b",
+    ".popsection",
+);
+
 /// jemalloc's `arena_config_t` (experimental.arenas_create_ext).
 #[repr(C)]
 struct ArenaConfig {

@@ -104,7 +104,7 @@ impl Space {
         let fd = slot.fd.load(Ordering::Relaxed);
         let mut len = want;
         let base = loop {
-            match sys::reserve_fresh(len, CHUNK_ALIGN) {
+            match chunk::reserve_range(len) {
                 Ok(b) => break b,
                 Err(_) if len > CHUNK_ALIGN && len / 2 >= self.chunk_len.min(want) / 4 => {
                     len = (len / 2).next_multiple_of(CHUNK_ALIGN)
@@ -123,11 +123,11 @@ impl Space {
             sys::map_anon_rw(base, len).is_ok()
         };
         if !mapped {
-            sys::unmap(base, len);
+            chunk::release_range(base, len);
             return None;
         }
         let Some(idx) = chunk::register(base, len, slot.id, self.file_len) else {
-            sys::unmap(base, len);
+            chunk::release_range(base, len);
             return None;
         };
         self.chunks[self.nchunks] = idx;
@@ -169,7 +169,7 @@ impl Space {
             );
             chunk::unregister(idx);
             if !self.fixed {
-                sys::unmap(base, len);
+                chunk::release_range(base, len);
             }
         }
         *self = Space::new();
