@@ -67,6 +67,10 @@ pub struct Slot {
     /// Reclaims done so far (bumped after each purge); a recorded failure holds only for
     /// the epoch it was seen in.
     reclaims: AtomicU32,
+    /// `committed` right after the last reclaim's purge. jemalloc leaves committed pages
+    /// dirty without any free (the unused part of an extent it split), so a purge may help
+    /// whenever more was committed since.
+    reclaimed_at: AtomicUsize,
     /// The last request that failed with nothing left to reclaim, `epoch << 48 | extra <<
     /// 40 | size` (0 = none): the same request fails again at once, past jemalloc, until
     /// a block is freed or a reclaim runs.
@@ -90,6 +94,7 @@ impl Slot {
             fixed_size: AtomicUsize::new(0),
             freed: AtomicBool::new(true),
             reclaims: AtomicU32::new(0),
+            reclaimed_at: AtomicUsize::new(0),
             full: AtomicU64::new(0),
             space: crate::sys::lock::Mutex::new(Space::new()),
         }
@@ -154,6 +159,7 @@ impl Slot {
         }
         self.freed.store(true, Ordering::Relaxed);
         self.full.store(0, Ordering::Relaxed);
+        self.reclaimed_at.store(0, Ordering::Relaxed);
         self.tcache.store(tcache, Ordering::Release);
         Ok(())
     }
@@ -258,33 +264,41 @@ impl Slot {
 
     /// Gives cached and dirty pages back so a kind at its limit can satisfy a request.
     /// Only when that can help: this thread freed into its cache of the kind since it last
-    /// flushed it, or any block of the kind was freed since the last reclaim. Otherwise
-    /// (false) a retry would fail as well, and a full kind fails at the cost of one
-    /// jemalloc miss, as in memkind.
+    /// flushed it, a block of the kind was freed, or pages were committed since the last
+    /// reclaim. Otherwise (false) a retry would fail as well, and a full kind fails at the
+    /// cost of one jemalloc miss, as in memkind.
     fn reclaim(&self) -> bool {
         let own =
             self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD && cache::take_dirty(self);
         // Cleared before the purge, so a free racing with it is seen by the next failure.
         let freed = self.freed.load(Ordering::Relaxed) && self.freed.swap(false, Ordering::AcqRel);
-        if !own && !freed {
+        if !own && !freed && !self.grown_since_reclaim() {
             return false;
         }
         if own {
             cache::flush_own(self);
         }
         self.purge_all();
+        self.reclaimed_at
+            .store(self.committed.load(Ordering::Acquire), Ordering::Relaxed);
         self.reclaims.fetch_add(1, Ordering::Release);
         true
     }
 
+    #[inline]
+    fn grown_since_reclaim(&self) -> bool {
+        self.committed.load(Ordering::Acquire) > self.reclaimed_at.load(Ordering::Relaxed)
+    }
+
     /// Whether the request a failure was recorded for (`full`, non-zero) is this one and
-    /// still bound to fail: nothing was freed into the kind, no reclaim ran, and this
-    /// thread's cache of it holds no freed blocks since.
+    /// still bound to fail: nothing was freed into or committed to the kind, no reclaim
+    /// ran, and this thread's cache of it holds no freed blocks since.
     #[cold]
     fn known_full(&self, full: u64, size: usize, extra: c_int) -> bool {
         full_key(size, extra) == Some(full & FULL_KEY_MASK)
             && (full >> 48) as u16 == self.reclaims.load(Ordering::Acquire) as u16
             && !self.freed.load(Ordering::Acquire)
+            && !self.grown_since_reclaim()
             && !(self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD && cache::is_dirty(self))
     }
 
