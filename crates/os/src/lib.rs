@@ -808,3 +808,12 @@ pub fn reserve_exact(addr: usize, len: usize) -> bool {
     }
     false
 }
+
+/// Tells the kernel a mapping is accessed at random (MADV_RANDOM): a page fault reads in
+/// only the page it needs, not a read-ahead window of zeros around it.
+///
+/// Post: advice only; the mapping's contents are unchanged whether it is taken or not.
+pub fn advise_random(addr: usize, len: usize) {
+    // SAFETY: madvise with MADV_RANDOM changes no contents; the range is the caller's.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_RANDOM) };
+}

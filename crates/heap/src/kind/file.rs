@@ -121,7 +121,15 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
 /// Frees arenas, address space and the file of a slot in state BUSY, then frees the slot.
 pub fn teardown(slot: &'static Slot) {
     cache::drop_kind(slot);
+    // The file goes with the kind: without its descriptor the hooks give destroyed
+    // arenas' pages back with a plain madvise instead of punching every extent out of the
+    // file (295 punches and 1 s for a kind holding 2 GiB on ext4); closing the unlinked
+    // file frees its blocks at once.
+    let fd = slot.fd.swap(-1, Ordering::AcqRel);
     slot.stop_arenas();
+    if fd >= 0 {
+        sys::close(fd);
+    }
     release(slot);
 }
 

@@ -114,8 +114,14 @@ impl Space {
         };
         let mapped = if fd >= 0 {
             let new_len = self.file_len + len as u64;
-            sys::set_file_len(fd, new_len).is_ok()
-                && sys::map_file(base, len, fd, self.file_len).is_ok()
+            let ok = sys::set_file_len(fd, new_len).is_ok()
+                && sys::map_file(base, len, fd, self.file_len).is_ok();
+            // A heap is not read sequentially: a fault should not read in (zero) 128 KiB
+            // of file around it, which costs the time and the page cache to drop later.
+            if ok {
+                sys::advise_random(base, len);
+            }
+            ok
         } else if statics::huge_page(slot.id).is_some() {
             // Huge-page kinds map each extent from the pool when it is carved.
             true
