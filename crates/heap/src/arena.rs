@@ -220,6 +220,42 @@ pub fn create(hooks: &'static extent_hooks_t) -> Option<u32> {
     }
 }
 
+unsafe extern "C" fn keep_range(
+    _hooks: *mut extent_hooks_t,
+    _addr: *mut c_void,
+    _size: usize,
+    _committed: bool,
+    _arena: c_uint,
+) -> bool {
+    // Refused: jemalloc purges the range and keeps it for reuse.
+    true
+}
+
+/// Makes arena 0 (thread caches, the libraries' own blocks) keep the ranges it frees, as
+/// jemalloc does with `retain` on, which `malloc_conf` turns off: each thread's caches
+/// (two blocks of 32 KiB) would otherwise be mapped at its start and unmapped at its exit,
+/// and a thousand threads starting at once spend their time in TLB shootdowns. The table
+/// is jemalloc's defaults but for `dalloc`.
+pub fn keep_arena0_ranges() {
+    static HOOKS: OnceCell<extent_hooks_t> = OnceCell::new();
+    let mut old: *mut extent_hooks_t = std::ptr::null_mut();
+    // SAFETY: arena.<i>.extent_hooks reads and writes an extent_hooks_t pointer.
+    if unsafe { ctl(c"arena.0.extent_hooks", Some(&mut old), None) } != 0 || old.is_null() {
+        return;
+    }
+    let table = HOOKS.get_or_init(|| {
+        // SAFETY: jemalloc's hooks table lives as long as the process and is only read.
+        let mut t = unsafe { std::ptr::read(old) };
+        t.dalloc = Some(keep_range);
+        t
+    });
+    let mut new = table as *const extent_hooks_t as *mut extent_hooks_t;
+    if new != old {
+        // SAFETY: as above; the table is a static jemalloc only reads.
+        unsafe { ctl(c"arena.0.extent_hooks", None, Some(&mut new)) };
+    }
+}
+
 /// Discards every allocation of the arena and releases its index for reuse.
 pub fn destroy(arena: u32) -> bool {
     // SAFETY: arena.<i>.destroy takes no value.
