@@ -101,13 +101,13 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
     };
     slot.space.lock().chunk_len = chunk_len;
     // Dirty pages: kept 10 s by default (jemalloc's default), given back at once when
-    // conservative. Muzzy pages never exist (a file range cannot be lazily purged, so
-    // decay goes straight to decommit). The muzzy decay must not be -1 (off): jemalloc
-    // then also keeps freed blocks beyond `oversize_threshold` (8 MiB) dirty instead of
-    // giving them back at the free, and a freed 1 GiB block would hold its file blocks
-    // for 10 s or until the next purge; memkind gives it back at once.
+    // conservative. Muzzy pages never exist (a file range cannot be lazily purged); a
+    // muzzy decay of 0 would make jemalloc purge freed extents at once, so it is off. (Off
+    // also turns off jemalloc's eager purge of coalesced free ranges beyond 8 MiB, which
+    // would punch out and re-reserve batches of blocks; huge blocks are given back at
+    // their free by `Slot::free_maybe_huge` instead.)
     let decay = match policy {
-        POLICY_DEFAULT => (10_000, 10_000),
+        POLICY_DEFAULT => (10_000, -1),
         _ => (0, 0),
     };
     if let Err(e) = slot.start_arenas(statics::arenas_per_kind(), CACHE_PER_THREAD, Some(decay)) {

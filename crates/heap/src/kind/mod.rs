@@ -75,6 +75,9 @@ pub struct Slot {
     /// 40 | size` (0 = none): the same request fails again at once, past jemalloc, until
     /// a block is freed or a reclaim runs.
     full: AtomicU64,
+    /// Blocks of at least [`HUGE_BLOCK`] allocated in a file kind and not seen freed yet;
+    /// while non-zero a free checks the block's size.
+    huge_live: AtomicUsize,
     pub space: crate::sys::lock::Mutex<Space>,
 }
 
@@ -96,6 +99,7 @@ impl Slot {
             reclaims: AtomicU32::new(0),
             reclaimed_at: AtomicUsize::new(0),
             full: AtomicU64::new(0),
+            huge_live: AtomicUsize::new(0),
             space: crate::sys::lock::Mutex::new(Space::new()),
         }
     }
@@ -160,6 +164,7 @@ impl Slot {
         self.freed.store(true, Ordering::Relaxed);
         self.full.store(0, Ordering::Relaxed);
         self.reclaimed_at.store(0, Ordering::Relaxed);
+        self.huge_live.store(0, Ordering::Relaxed);
         self.tcache.store(tcache, Ordering::Release);
         Ok(())
     }
@@ -249,8 +254,44 @@ impl Slot {
             unsafe { arena::free_bound(p) }
         } else {
             self.note_free();
+            if self.huge_live.load(Ordering::Relaxed) != 0 {
+                // SAFETY: per the contract.
+                return unsafe { self.free_maybe_huge(p) };
+            }
             // SAFETY: per the contract.
             unsafe { arena::free(p, self.free_flags()) }
+        }
+    }
+
+    /// Counts a block that [`Self::free_maybe_huge`] will give back at its free.
+    #[inline]
+    fn note_alloc(&self, size: usize) {
+        if size >= HUGE_BLOCK && self.is_file() {
+            self.huge_live.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Frees `p`; a block of at least [`HUGE_BLOCK`] also has its arena purged, so its
+    /// file blocks go back to the file system at the free (as memkind does), not after
+    /// the 10 s decay or at exit. jemalloc's own eager purge of large extents is off
+    /// (muzzy decay -1): it acts on coalesced free ranges, so batches of 64 KiB blocks
+    /// would be punched out and re-reserved every round.
+    ///
+    /// # Safety
+    /// As for `raw_free`.
+    #[cold]
+    unsafe fn free_maybe_huge(&self, p: *mut c_void) {
+        // SAFETY: p is a live block of this kind (the caller's contract).
+        let (size, a) = unsafe { (arena::usable_size(p), arena::arena_of(p)) };
+        // SAFETY: per the contract.
+        unsafe { arena::free(p, self.free_flags()) };
+        if size >= HUGE_BLOCK {
+            let _ = self
+                .huge_live
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            if let Some(a) = a {
+                arena::purge(a);
+            }
         }
     }
 
@@ -492,6 +533,9 @@ fn record(c_slot: &Slot, p: *mut c_void) -> *mut c_void {
 
 const FULL_KEY_MASK: u64 = (1 << 48) - 1;
 
+/// Freed blocks of a file kind this large go back to the file system at once.
+const HUGE_BLOCK: usize = 64 << 20;
+
 /// `extra << 40 | size` for [`Slot::full`]; None for sizes that do not fit (never recorded).
 #[inline]
 fn full_key(size: usize, extra: c_int) -> Option<u64> {
@@ -513,6 +557,7 @@ fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
     }
     let p = slot.raw_alloc(size, extra);
     if !p.is_null() {
+        slot.note_alloc(size);
         return Ok(record(slot, p));
     }
     alloc_retry(slot, size, extra, epoch)
@@ -528,6 +573,7 @@ fn alloc_retry(slot: &Slot, size: usize, extra: c_int, epoch: u32) -> Result<*mu
         epoch = slot.reclaims.load(Ordering::Acquire);
         let p = slot.raw_alloc(size, extra);
         if !p.is_null() {
+            slot.note_alloc(size);
             return Ok(record(slot, p));
         }
     }
@@ -676,6 +722,7 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
     if target.bounded() {
         // The old block may have been freed, or the tail of a shrunk one.
         target.note_free();
+        target.note_alloc(size);
     }
     Ok(record(target, q))
 }
