@@ -110,7 +110,7 @@ done
     printf '%s\trss 64 %s\t3\n' "$disk_fs" "${DIRS[$disk_fs]}"
     printf '%s\trss 1048576 %s\t3\n' "$disk_fs" "${DIRS[$disk_fs]}"
     printf '%s\tbigfill %s\t3\n' "$disk_fs" "${DIRS[$disk_fs]}"
-    printf '%s\tthreadstart %s\n' "$shm_fs" "${DIRS[$shm_fs]}"
+    printf '%s\tthreadstart %s\t3\n' "$shm_fs" "${DIRS[$shm_fs]}"
     printf '%s\tfullfail %s\n' "$shm_fs" "${DIRS[$shm_fs]}"
     # 10 000 cycles take memkind 16 s (its address space grows to 160 GB): one round.
     printf '%s\tvmcycles %s\t1\n' "$shm_fs" "${DIRS[$shm_fs]}"
