@@ -640,6 +640,267 @@ static int group_create(const char *dir)
     return 0;
 }
 
+/* ---- /proc/self/status figures ---------------------------------------------------- */
+
+/* A "Name:   N kB" line of /proc/self/status, in kB (-1 if missing). */
+static long status_kib(const char *name)
+{
+    char line[256];
+    size_t len = strlen(name);
+    long v = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, name, len) && line[len] == ':')
+            v = atol(line + len + 1);
+    fclose(f);
+    return v;
+}
+
+/* ---- DRAM per byte of file heap ---------------------------------------------------- */
+
+/*
+ * Blocks of SIZE are allocated in a file kind and written whole until RSS_HEAP bytes are
+ * touched; the growth of RssAnon (private DRAM: heap metadata, live maps, caches; the
+ * kind's pages themselves are file pages) divided by the touched bytes, in percent.
+ */
+#define RSS_HEAP (256 * MIB)
+
+static int group_rss(const char *sizearg, const char *dir)
+{
+    size_t size = strtoul(sizearg, NULL, 10);
+    char m[64];
+    snprintf(m, sizeof(m), "rss.%s", size_name(size));
+    out("expect", m, "-");
+    if (list_only())
+        return 0;
+    size_t n = size ? RSS_HEAP / size : 0;
+    /* the pointer table is counted out: it is the program's, not the heap's */
+    void **ptrs = malloc(n * sizeof(void *));
+    memkind_t kind;
+    if (!ptrs || !n || create_file_kind(dir, 0, &kind))
+        return 1;
+    memset(ptrs, 0, n * sizeof(void *));
+    /* one block first, so one-time set-up is not counted */
+    void *first = memkind_malloc(kind, size);
+    if (!first)
+        return 1;
+    long before = status_kib("RssAnon");
+    size_t i;
+    for (i = 0; i < n; i++) {
+        char *p = memkind_malloc(kind, size);
+        if (!p)
+            break;
+        memset(p, (int)(i & 0xff), size);
+        ptrs[i] = p;
+    }
+    long after = status_kib("RssAnon");
+    if (i < n || before < 0 || after < 0) {
+        out("fail", m, "allocation returned NULL after %zu blocks", i);
+    } else {
+        long grown = after > before ? after - before : 0;
+        out("info", m, "RssAnon +%ld kB for %zu MiB in %zu blocks", grown, n * size / MIB, n);
+        out("value", m, "%.4f", 100.0 * (double)grown * 1024.0 / (double)(n * size));
+    }
+    for (size_t j = 0; j < i; j++)
+        memkind_free(kind, ptrs[j]);
+    memkind_free(kind, first);
+    memkind_destroy_kind(kind);
+    free(ptrs);
+    return 0;
+}
+
+/* ---- large-block fill and destroying a large kind ----------------------------------- */
+
+#define BIGFILL (2 * GIB)
+
+static int group_bigfill(const char *dir)
+{
+    static const char *names[] = {"bigfill.1M", "bigdestroy"};
+    for (int i = 0; i < 2; i++)
+        out("expect", names[i], "-");
+    if (list_only())
+        return 0;
+    size_t n = BIGFILL / MIB;
+    void **ptrs = calloc(n, sizeof(void *));
+    memkind_t kind;
+    if (!ptrs || create_file_kind(dir, 0, &kind))
+        return 1;
+    double t0 = now_ns();
+    size_t i;
+    for (i = 0; i < n; i++) {
+        char *p = memkind_malloc(kind, MIB);
+        if (!p)
+            break;
+        p[0] = 1;
+        p[MIB - 1] = 1;
+        ptrs[i] = p;
+    }
+    double t1 = now_ns();
+    if (i < n)
+        out("fail", names[0], "allocation returned NULL after %zu blocks", i);
+    else
+        out("value", names[0], "%.0f", (t1 - t0) / (double)n);
+    /* the blocks go with the kind */
+    double t2 = now_ns();
+    int err = memkind_destroy_kind(kind);
+    double t3 = now_ns();
+    if (err)
+        out("fail", names[1], "memkind_destroy_kind: %d", err);
+    else
+        out("value", names[1], "%.0f", t3 - t2);
+    free(ptrs);
+    return 0;
+}
+
+/* ---- thread start-up ------------------------------------------------------------------ */
+
+static memkind_t start_kind;
+
+static void *start_main(void *arg)
+{
+    (void)arg;
+    char *a = memkind_malloc(MEMKIND_DEFAULT, 64);
+    char *b = memkind_malloc(start_kind, 64);
+    if (!a || !b)
+        return (void *)1;
+    a[0] = b[0] = 1;
+    memkind_free(MEMKIND_DEFAULT, a);
+    memkind_free(start_kind, b);
+    return NULL;
+}
+
+/* 1000 threads in waves of `wave`: ns for the whole run, best of REPS. */
+static double start_threads(int wave)
+{
+    enum { TOTAL = 1000 };
+    static pthread_t tid[TOTAL];
+    double best = -1;
+    for (int r = 0; r < REPS; r++) {
+        int failed = 0;
+        double t0 = now_ns();
+        for (int first = 0; first < TOTAL; first += wave) {
+            int k = TOTAL - first < wave ? TOTAL - first : wave;
+            for (int i = 0; i < k; i++)
+                if (pthread_create(&tid[i], NULL, start_main, NULL))
+                    return -1;
+            for (int i = 0; i < k; i++) {
+                void *ret;
+                pthread_join(tid[i], &ret);
+                failed |= ret != NULL;
+            }
+        }
+        double ns = now_ns() - t0;
+        if (failed)
+            return -1;
+        if (best < 0 || ns < best)
+            best = ns;
+    }
+    return best;
+}
+
+static int group_threadstart(const char *dir)
+{
+    static const char *names[] = {"start.1000", "start.50"};
+    static const int waves[] = {1000, 50};
+    for (int i = 0; i < 2; i++)
+        out("expect", names[i], "-");
+    if (list_only())
+        return 0;
+    if (create_file_kind(dir, 0, &start_kind))
+        return 1;
+    /* warm-up: the kind's and DEFAULT's first use */
+    if (start_threads(50) < 0)
+        return 1;
+    for (int i = 0; i < 2; i++) {
+        double ns = start_threads(waves[i]);
+        if (ns < 0)
+            out("fail", names[i], "thread creation or allocation failed");
+        else
+            out("value", names[i], "%.0f", ns / 1000.0);
+    }
+    memkind_destroy_kind(start_kind);
+    return 0;
+}
+
+/* ---- failed allocation on a full kind -------------------------------------------------- */
+
+struct fullfail_ctx {
+    memkind_t kind;
+    size_t size;
+};
+
+static int run_fullfail(void *arg, long iters)
+{
+    struct fullfail_ctx *c = arg;
+    for (long i = 0; i < iters; i++)
+        if (memkind_malloc(c->kind, c->size))
+            return -1;
+    return 0;
+}
+
+static int group_fullfail(const char *dir)
+{
+    static const size_t fsizes[] = {64, MIB};
+    char m[2][64];
+    for (int s = 0; s < 2; s++) {
+        snprintf(m[s], sizeof(m[s]), "fullfail.%s", size_name(fsizes[s]));
+        out("expect", m[s], "-");
+    }
+    if (list_only())
+        return 0;
+    for (int s = 0; s < 2; s++) {
+        memkind_t kind;
+        size_t cap = 64 * MIB / fsizes[s] + 16, n = 0;
+        void **ptrs = malloc(cap * sizeof(void *));
+        if (!ptrs || create_file_kind(dir, 64 * MIB, &kind))
+            return 1;
+        n = fill(kind, fsizes[s], ptrs, cap);
+        struct fullfail_ctx c = {kind, fsizes[s]};
+        double ns = n == cap ? -1 : measure(run_fullfail, &c);
+        if (ns < 0)
+            out("fail", m[s], "the kind did not fill up, or a later allocation succeeded");
+        else
+            out("value", m[s], "%.1f", ns);
+        for (size_t i = 0; i < n; i++)
+            memkind_free(kind, ptrs[i]);
+        memkind_destroy_kind(kind);
+        free(ptrs);
+    }
+    return 0;
+}
+
+/* ---- address space after many create/destroy cycles ------------------------------------ */
+
+static int group_vmcycles(const char *dir)
+{
+    static const char *name = "vmcycles";
+    out("expect", name, "-");
+    if (list_only())
+        return 0;
+    long after10 = -1;
+    for (int i = 0; i < 10000; i++) {
+        memkind_t kind;
+        if (create_file_kind(dir, 0, &kind)) {
+            out("fail", name, "memkind_create_pmem failed after %d cycles", i);
+            return 0;
+        }
+        char *p = memkind_malloc(kind, 64);
+        if (p) {
+            p[0] = 1;
+            memkind_free(kind, p);
+        }
+        memkind_destroy_kind(kind);
+        if (i == 9)
+            after10 = status_kib("VmSize");
+    }
+    long after = status_kib("VmSize");
+    out("info", name, "VmSize %ld kB after 10 cycles, %ld kB after 10000", after10, after);
+    out("value", name, "%.2f", 100.0 * (double)(after - after10) / (double)after10);
+    return 0;
+}
+
 /* ---- which library is this? ------------------------------------------------------ */
 
 static int group_info(void)
@@ -664,7 +925,12 @@ static void usage(void)
             "       bench realloc file0|default|glibc [DIR]\n"
             "       bench threads 1|shared|split DIR\n"
             "       bench fill    SIZE DIR\n"
-            "       bench create  DIR\n");
+            "       bench create  DIR\n"
+            "       bench rss     SIZE DIR\n"
+            "       bench bigfill DIR\n"
+            "       bench threadstart DIR\n"
+            "       bench fullfail DIR\n"
+            "       bench vmcycles DIR\n");
 }
 
 int main(int argc, char **argv)
@@ -693,6 +959,16 @@ int main(int argc, char **argv)
         return group_fill(a2, a3);
     if (!strcmp(g, "create") && a2)
         return group_create(a2);
+    if (!strcmp(g, "rss") && a3)
+        return group_rss(a2, a3);
+    if (!strcmp(g, "bigfill") && a2)
+        return group_bigfill(a2);
+    if (!strcmp(g, "threadstart") && a2)
+        return group_threadstart(a2);
+    if (!strcmp(g, "fullfail") && a2)
+        return group_fullfail(a2);
+    if (!strcmp(g, "vmcycles") && a2)
+        return group_vmcycles(a2);
     usage();
     return 2;
 }

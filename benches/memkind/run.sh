@@ -73,9 +73,17 @@ for fs in $FS; do
     DIRS[$fs]=$d
 done
 
-# Group list: "LABEL<TAB>ARGS"; LABEL prefixes every metric of the group and tells
-# where its kinds live ("mem" for MEMKIND_DEFAULT and glibc, which use no directory).
+# Group list: "LABEL<TAB>ARGS[<TAB>MAXROUNDS]"; LABEL prefixes every metric of the group
+# and tells where its kinds live ("mem" for MEMKIND_DEFAULT and glibc, which use no
+# directory); MAXROUNDS limits the slow groups to their first rounds.
 GROUPS_FILE=$WORK/groups
+# The large-heap groups run on the disk (file pages there are not DRAM), the quick
+# churn groups on tmpfs; each falls back to the other when only one is given.
+disk_fs=shm; shm_fs=disk
+for fs in $FS; do
+    [ "$fs" = disk ] && disk_fs=disk
+    [ "$fs" = shm ] && shm_fs=shm
+done
 {
     for h in default glibc; do
         printf 'mem\ttight %s\n' "$h"
@@ -99,6 +107,13 @@ GROUPS_FILE=$WORK/groups
         printf '%s\tfill 1048576 %s\n' "$fs" "$d"
         printf '%s\tcreate %s\n' "$fs" "$d"
     done
+    printf '%s\trss 64 %s\t3\n' "$disk_fs" "${DIRS[$disk_fs]}"
+    printf '%s\trss 1048576 %s\t3\n' "$disk_fs" "${DIRS[$disk_fs]}"
+    printf '%s\tbigfill %s\t3\n' "$disk_fs" "${DIRS[$disk_fs]}"
+    printf '%s\tthreadstart %s\t3\n' "$shm_fs" "${DIRS[$shm_fs]}"
+    printf '%s\tfullfail %s\n' "$shm_fs" "${DIRS[$shm_fs]}"
+    # 10 000 cycles take memkind 16 s (its address space grows to 160 GB): one round.
+    printf '%s\tvmcycles %s\t1\n' "$shm_fs" "${DIRS[$shm_fs]}"
 } | { if [ -n "$ONLY" ]; then grep -E -- "$ONLY"; else cat; fi; } >"$GROUPS_FILE"
 
 RAW_FILE=${RAW:-$WORK/raw}
@@ -161,7 +176,8 @@ echo
 # ---- runs ---------------------------------------------------------------------------
 start=$(date +%s)
 for ((r = 1; r <= ROUNDS; r++)); do
-    while IFS=$'\t' read -r label args; do
+    while IFS=$'\t' read -r label args maxr; do
+        [ -n "$maxr" ] && [ "$r" -gt "$maxr" ] && continue
         # shellcheck disable=SC2086
         if ((r % 2)); then
             run_group ref "$REF_BIN" "$label" $args
@@ -176,12 +192,14 @@ done
 
 # ---- table --------------------------------------------------------------------------
 # Row spec: KEY<TAB>LABEL<TAB>UNIT<TAB>TARGET
-#   UNIT:   ns (lower is better), ops (ops/s), count, pct (higher is better)
+#   UNIT:   ns (lower is better), ops (ops/s), count, pct (higher is better),
+#           lpct (percent, lower is better)
 #   TARGET: ratio:X            ours/ref speed >= X
 #           ratio:X,within:K:Y ... and ours(KEY) <= Y * ours(K)       (ns)
 #           within:K:Y         ours(KEY) <= Y * ours(K)                 (ns)
 #           scale:K:Y          ours(KEY) >= Y * ours(K)                 (ops)
 #           min:X              ours >= X
+#           max:X              ours <= X
 #           none               shown for scale only
 SPEC=$WORK/spec
 SIZES="16 64 256 1K 4K 64K 1M"
@@ -245,6 +263,17 @@ hsize() { case $1 in 16 | 64 | 256) echo "$1 B" ;; *K) echo "${1%K} KiB" ;; *M) 
         printf '%s:create.empty\tcreate+destroy [%s]\tops\tratio:2\n' "$fs" "$fs"
         printf '%s:create.alloc64\tcreate+malloc 64 B+destroy [%s]\tops\tratio:2\n' "$fs" "$fs"
     done
+    f=$disk_fs
+    printf '%s:rss.64\tDRAM (RssAnon) per heap byte, 256 MiB in 64 B [%s]\tlpct\tratio:1\n' $f $f
+    printf '%s:rss.1M\tDRAM (RssAnon) per heap byte, 256 MiB in 1 MiB [%s]\tlpct\tmax:0.1\n' $f $f
+    printf '%s:bigfill.1M\tfill 2 GiB in 1 MiB blocks, per block [%s]\tns\tratio:1\n' $f $f
+    printf '%s:bigdestroy\tdestroy the kind holding 2 GiB [%s]\tns\tratio:5\n' $f $f
+    f=$shm_fs
+    printf '%s:start.1000\t1000 threads at once, DEFAULT+file, per thread [%s]\tns\tratio:0.67\n' $f $f
+    printf '%s:start.50\t1000 threads 50 at a time, per thread [%s]\tns\tratio:0.67\n' $f $f
+    printf '%s:fullfail.64\tfailed malloc 64 B, full 64 MiB kind [%s]\tns\tratio:0.5\n' $f $f
+    printf '%s:fullfail.1M\tfailed malloc 1 MiB, full 64 MiB kind [%s]\tns\tratio:0.5\n' $f $f
+    printf '%s:vmcycles\tVmSize growth, 10 to 10000 create/destroy [%s]\tlpct\tmax:1\n' $f $f
 } >"$SPEC"
 
 echo
@@ -262,6 +291,7 @@ function fmtnum(v, unit) {
     }
     if (unit == "count") return sprintf("%d", v)
     if (unit == "pct") return sprintf("%.1f%%", v)
+    if (unit == "lpct") return sprintf("%.3g%%", v)
     if (v >= 100) return sprintf("%.0f", v)
     if (v >= 10) return sprintf("%.1f", v)
     return sprintf("%.2f", v)
@@ -299,11 +329,14 @@ function cell(lib, key, unit,    m, c, s) {
     if (s == "") s = "-"
     return s
 }
-function better(unit) { return unit == "ns" ? -1 : 1 }
+function better(unit) { return unit == "ns" || unit == "lpct" ? -1 : 1 }
 function ratio(key, unit,    a, b) {
     a = med["ref", key]; b = med["ours", key]
-    if (a == "" || b == "" || a == 0 || b == 0) return ""
-    return unit == "ns" ? a / b : b / a
+    if (a == "" || b == "") return ""
+    # a lower-is-better figure of 0 (nothing grew) is as good as it gets
+    if (unit == "lpct" && b == 0) return a == 0 ? 1 : 1e9
+    if (a == 0 || b == 0) return ""
+    return unit == "ns" || unit == "lpct" ? a / b : b / a
 }
 FILENAME == ARGV[1] {
     # raw results: lib, key, value
@@ -335,10 +368,10 @@ END {
         rt = ratio(k, u)
         ours = med["ours", k]
         cellv[r, 1] = label[r]
-        cellv[r, 2] = (u == "ops" ? "ops/s" : u == "pct" ? "%" : u)
+        cellv[r, 2] = (u == "ops" ? "ops/s" : u == "pct" || u == "lpct" ? "%" : u)
         cellv[r, 3] = cell("ref", k, u)
         cellv[r, 4] = cell("ours", k, u)
-        cellv[r, 5] = (rt == "" ? "n/a" : sprintf("%.2fx", rt))
+        cellv[r, 5] = (rt == "" ? "n/a" : rt >= 1e8 ? "inf" : sprintf("%.2fx", rt))
         # targets
         n = split(target[r], conds, ",")
         ttext = ""; ok = 1; known = 1; detail = ""
@@ -354,6 +387,10 @@ END {
                 ttext = ttext (ttext == "" ? "" : " & ") ">=" t[2] (u == "pct" ? "%" : "")
                 if (ours == "") known = 0
                 else if (ours < t[2] + 0) ok = 0
+            } else if (kind == "max") {
+                ttext = ttext (ttext == "" ? "" : " & ") "<=" t[2] (u == "pct" || u == "lpct" ? "%" : "")
+                if (ours == "") known = 0
+                else if (ours > t[2] + 0) ok = 0
             } else if (kind == "within" || kind == "scale") {
                 other = t[2] ":" t[3]; f = t[4] + 0
                 ref = med["ours", other]

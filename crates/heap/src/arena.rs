@@ -13,6 +13,26 @@ use tikv_jemalloc_sys as je;
 
 pub use je::extent_hooks_t;
 
+// jemalloc's start-up options (its weak `malloc_conf`; `_RJEM_MALLOC_CONF` still
+// overrides). `retain:false`: with retain on, jemalloc never unmaps the metadata blocks of
+// a destroyed arena (2 MiB at least per arena, so 4 MiB of address space per kind created
+// and destroyed here, `ulimit -v` exhausted after some thousand cycles). Our kinds' hooks
+// keep every range anyway (no dalloc hook), so their extents are recycled the same way;
+// only the growth of their requests is no longer geometric.
+// Defined in assembly to be hidden: jemalloc's weak reference binds to it when the
+// library is linked, and it is not exported (the library exports memkind's API only).
+std::arch::global_asm!(
+    ".pushsection .rodata._rjem_malloc_conf_text,\"a\"",
+    "2: .asciz \"retain:false\"",
+    ".popsection",
+    ".pushsection .data.rel.ro._rjem_malloc_conf,\"aw\"",
+    ".globl _rjem_malloc_conf",
+    ".hidden _rjem_malloc_conf",
+    ".p2align 3",
+    "_rjem_malloc_conf: .quad 2b",
+    ".popsection",
+);
+
 /// jemalloc's `arena_config_t` (experimental.arenas_create_ext).
 #[repr(C)]
 struct ArenaConfig {
@@ -197,6 +217,42 @@ pub fn create(hooks: &'static extent_hooks_t) -> Option<u32> {
         Some(ind)
     } else {
         None
+    }
+}
+
+unsafe extern "C" fn keep_range(
+    _hooks: *mut extent_hooks_t,
+    _addr: *mut c_void,
+    _size: usize,
+    _committed: bool,
+    _arena: c_uint,
+) -> bool {
+    // Refused: jemalloc purges the range and keeps it for reuse.
+    true
+}
+
+/// Makes arena 0 (thread caches, the libraries' own blocks) keep the ranges it frees, as
+/// jemalloc does with `retain` on, which `malloc_conf` turns off: each thread's caches
+/// (two blocks of 32 KiB) would otherwise be mapped at its start and unmapped at its exit,
+/// and a thousand threads starting at once spend their time in TLB shootdowns. The table
+/// is jemalloc's defaults but for `dalloc`.
+pub fn keep_arena0_ranges() {
+    static HOOKS: OnceCell<extent_hooks_t> = OnceCell::new();
+    let mut old: *mut extent_hooks_t = std::ptr::null_mut();
+    // SAFETY: arena.<i>.extent_hooks reads and writes an extent_hooks_t pointer.
+    if unsafe { ctl(c"arena.0.extent_hooks", Some(&mut old), None) } != 0 || old.is_null() {
+        return;
+    }
+    let table = HOOKS.get_or_init(|| {
+        // SAFETY: jemalloc's hooks table lives as long as the process and is only read.
+        let mut t = unsafe { std::ptr::read(old) };
+        t.dalloc = Some(keep_range);
+        t
+    });
+    let mut new = table as *const extent_hooks_t as *mut extent_hooks_t;
+    if new != old {
+        // SAFETY: as above; the table is a static jemalloc only reads.
+        unsafe { ctl(c"arena.0.extent_hooks", None, Some(&mut new)) };
     }
 }
 

@@ -80,11 +80,12 @@ pub fn dec(mut v: u64, buf: &mut [u8; 20]) -> &[u8] {
     }
 }
 
-/// Settings applied once, when the first kind starts: background threads and the heap
-/// manager check.
+/// Settings applied once, when the first kind starts: arena 0's hooks, background threads
+/// and the heap manager check.
 pub fn on_first_kind() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        crate::arena::keep_arena0_ranges();
         if let Some(v) = sys::getenv(c"MEMKIND_BACKGROUND_THREAD_LIMIT") {
             // memkind: 0..=CPUs enables jemalloc's purging threads (0 = one per CPU).
             match parse_u64(v) {

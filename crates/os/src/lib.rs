@@ -764,3 +764,67 @@ pub fn thread_id() -> usize {
     // SAFETY: pthread_self has no preconditions.
     unsafe { libc::pthread_self() as usize }
 }
+
+/// A thread-exit callback without `__cxa_thread_atexit_impl` (which `calloc`s a record per
+/// thread from glibc's malloc, and so gives every new thread a 64 MiB glibc arena): a
+/// `pthread` key whose destructor runs `dtor(value)` when a thread that set a non-null
+/// value with [`thread_exit_arm`] exits. None when no key is left.
+///
+/// Post: the key lives as long as the process; `dtor` must not unwind.
+pub fn thread_exit_key(dtor: unsafe extern "C" fn(*mut libc::c_void)) -> Option<u32> {
+    let mut key: libc::pthread_key_t = 0;
+    // SAFETY: key is a valid out-pointer; dtor is a plain function that lives as long as
+    // the library.
+    let r = unsafe { libc::pthread_key_create(&mut key, Some(dtor)) };
+    (r == 0).then_some(key)
+}
+
+/// Makes [`thread_exit_key`]'s destructor run with `marker` (non-zero, never dereferenced)
+/// when the calling thread exits. For the first 32 keys of the process this never
+/// allocates.
+///
+/// Pre: `key` came from [`thread_exit_key`]. Post: false when glibc could not store it.
+pub fn thread_exit_arm(key: u32, marker: usize) -> bool {
+    // SAFETY: key is a live key per the contract; the value is an opaque word handed back
+    // to the destructor, never dereferenced.
+    unsafe { libc::pthread_setspecific(key, marker as *const libc::c_void) == 0 }
+}
+
+/// Reserves exactly `[addr, addr+len)` as inaccessible address space, only if nothing is
+/// mapped there (MAP_FIXED_NOREPLACE).
+///
+/// Post: true when the range is now ours; false leaves every existing mapping untouched.
+pub fn reserve_exact(addr: usize, len: usize) -> bool {
+    // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; a PROT_NONE
+    // anonymous range touches no memory.
+    let p = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            libc::PROT_NONE,
+            libc::MAP_PRIVATE
+                | libc::MAP_ANONYMOUS
+                | libc::MAP_NORESERVE
+                | libc::MAP_FIXED_NOREPLACE,
+            -1,
+            0,
+        )
+    };
+    if p as usize == addr {
+        return true;
+    }
+    if p != libc::MAP_FAILED {
+        // A kernel without MAP_FIXED_NOREPLACE took the address as a hint only.
+        unmap(p as usize, len);
+    }
+    false
+}
+
+/// Tells the kernel a mapping is accessed at random (MADV_RANDOM): a page fault reads in
+/// only the page it needs, not a read-ahead window of zeros around it.
+///
+/// Post: advice only; the mapping's contents are unchanged whether it is taken or not.
+pub fn advise_random(addr: usize, len: usize) {
+    // SAFETY: madvise with MADV_RANDOM changes no contents; the range is the caller's.
+    unsafe { libc::madvise(addr as *mut libc::c_void, len, libc::MADV_RANDOM) };
+}

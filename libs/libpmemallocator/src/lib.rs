@@ -7,7 +7,6 @@
 //! sizes live in a start-of-block bitmap inside the pool, so bookkeeping DRAM stays a small
 //! fixed cost. The C ABI is in [`ffi`]; `pmem_allocator.hpp` wraps it for C++.
 
-
 pub mod classes;
 pub mod error;
 pub mod ffi;

@@ -7,7 +7,6 @@
 //! (`entry`, `cache`); recency updates go through a lock-free ring (`ring`) in front of
 //! the LRU list. `ffi` is the C API; `os` holds every system call.
 
-
 pub mod cache;
 mod entry;
 pub mod error;

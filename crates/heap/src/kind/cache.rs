@@ -35,31 +35,58 @@ pub(crate) fn after_fork_in_child() {
     unsafe { REGISTRY.force_unlock() };
 }
 
-/// This thread's cache per slot: `gen << 32 | (tcache + 1)`, 0 = none yet.
+/// This thread's cache per slot: `DIRTY | gen << 32 | (tcache + 1)` (31 bits of
+/// generation), 0 = none yet.
 struct Table {
     entries: [Cell<u64>; TOTAL_SLOTS],
 }
 
-/// Destroys the thread's caches when it exits. Kept apart from [`Table`], which has no
-/// destructor: registering a thread-local destructor can call `calloc`, which under the
-/// interposer comes straight back here, and must then find the table usable.
-struct Cleanup;
+/// The thread freed blocks into (or filled) this cache since it last flushed it, so a
+/// flush may give memory back to a full kind.
+const DIRTY: u64 = 1 << 63;
+const GEN_MASK: u32 = 0x7fff_ffff;
 
-impl Drop for Cleanup {
-    fn drop(&mut self) {
-        CLEANUP_STATE.with(|s| s.set(CLEANUP_DONE));
-        let _ = TABLE.try_with(|t| t.entries.iter().for_each(|e| e.set(0)));
-        let me = thread_index();
-        let mut reg = REGISTRY.lock();
-        reg.retain(|e| {
-            if e.thread == me {
-                arena::tcache_destroy(e.tcache);
-                false
-            } else {
-                true
-            }
-        });
+#[inline]
+fn entry_gen(v: u64) -> u32 {
+    (v >> 32) as u32 & GEN_MASK
+}
+
+fn destroy_cache(e: &Entry) {
+    arena::tcache_destroy(e.tcache);
+    // Its blocks went back to the arenas: a full kind may fit a request again.
+    if let Some(s) = super::slot_by_id(e.slot) {
+        s.note_free();
     }
+}
+
+/// Destroys the thread's caches when it exits. A `pthread` key's destructor rather than a
+/// Rust thread-local with `Drop`: registering that calls glibc's `calloc` in every new
+/// thread, which gives each of them a 64 MiB glibc arena (1 GiB of address space for a
+/// program starting threads in waves), where memkind's threads touch no glibc malloc.
+fn cleanup() {
+    let _ = CLEANUP_STATE.try_with(|s| s.set(CLEANUP_DONE));
+    let _ = TABLE.try_with(|t| t.entries.iter().for_each(|e| e.set(0)));
+    let me = thread_index();
+    let mut reg = REGISTRY.lock();
+    reg.retain(|e| {
+        if e.thread == me {
+            destroy_cache(e);
+            false
+        } else {
+            true
+        }
+    });
+}
+
+/// The key's destructor: the value is only a marker that the thread has caches.
+unsafe extern "C" fn on_thread_exit(_marker: *mut std::ffi::c_void) {
+    let _ = std::panic::catch_unwind(cleanup);
+}
+
+/// The process's one exit key, made on first use; None when glibc has no key left.
+fn exit_key() -> Option<u32> {
+    static KEY: once_cell::sync::OnceCell<Option<u32>> = once_cell::sync::OnceCell::new();
+    *KEY.get_or_init(|| crate::sys::thread_exit_key(on_thread_exit))
 }
 
 const CLEANUP_NONE: u8 = 0;
@@ -71,7 +98,6 @@ const CLEANUP_DONE: u8 = 3;
 thread_local! {
     static TABLE: Table = const { Table { entries: [const { Cell::new(0) }; TOTAL_SLOTS] } };
     static CLEANUP_STATE: Cell<u8> = const { Cell::new(CLEANUP_NONE) };
-    static CLEANUP: Cleanup = const { Cleanup };
 }
 
 /// Arms the exit-time cleanup once; false when the thread is already exiting.
@@ -80,7 +106,8 @@ fn arm_cleanup() -> bool {
     match state {
         CLEANUP_NONE => {
             let _ = CLEANUP_STATE.try_with(|s| s.set(CLEANUP_REGISTERING));
-            let armed = CLEANUP.try_with(|_| ()).is_ok();
+            // Any non-null marker: glibc runs the destructor only for non-null values.
+            let armed = exit_key().is_some_and(|k| crate::sys::thread_exit_arm(k, 1));
             let _ = CLEANUP_STATE.try_with(|s| {
                 if s.get() == CLEANUP_REGISTERING {
                     s.set(if armed { CLEANUP_ARMED } else { CLEANUP_DONE })
@@ -97,20 +124,66 @@ fn arm_cleanup() -> bool {
 /// had (thread exiting, jemalloc out of cache slots, kind being destroyed).
 #[inline]
 pub fn get(slot: &Slot) -> Option<u32> {
+    lookup(slot, false)
+}
+
+/// [`get`] for a free: marks the cache as holding freed blocks.
+#[inline]
+pub fn get_for_free(slot: &Slot) -> Option<u32> {
+    lookup(slot, true)
+}
+
+#[inline]
+fn lookup(slot: &Slot, freeing: bool) -> Option<u32> {
     let gen = slot.gen.load(Ordering::Acquire);
     TABLE
         .try_with(|t| {
             let cell = t.entries.get(slot.id as usize)?;
             let v = cell.get();
-            if v != 0 && (v >> 32) as u32 == gen {
+            if v != 0 && entry_gen(v) == gen & GEN_MASK {
+                if freeing && v & DIRTY == 0 {
+                    cell.set(v | DIRTY);
+                }
                 return Some((v as u32) - 1);
             }
             let id = create(slot, gen)?;
-            cell.set(((gen as u64) << 32) | (id as u64 + 1));
+            // Dirty from the start: the fill of a new cache takes more blocks than asked.
+            cell.set(DIRTY | (((gen & GEN_MASK) as u64) << 32) | (id as u64 + 1));
             Some(id)
         })
         .ok()
         .flatten()
+}
+
+/// Whether the calling thread's cache of `slot` holds blocks freed since its last flush.
+pub fn is_dirty(slot: &Slot) -> bool {
+    let gen = slot.gen.load(Ordering::Acquire) & GEN_MASK;
+    TABLE
+        .try_with(|t| {
+            t.entries
+                .get(slot.id as usize)
+                .is_some_and(|c| c.get() & DIRTY != 0 && entry_gen(c.get()) == gen)
+        })
+        .unwrap_or(false)
+}
+
+/// Whether the calling thread's cache of `slot` may hold blocks a flush would give back;
+/// clears the mark.
+pub fn take_dirty(slot: &Slot) -> bool {
+    let gen = slot.gen.load(Ordering::Acquire) & GEN_MASK;
+    TABLE
+        .try_with(|t| {
+            let cell = t.entries.get(slot.id as usize)?;
+            let v = cell.get();
+            if v & DIRTY != 0 && entry_gen(v) == gen {
+                cell.set(v & !DIRTY);
+                return Some(true);
+            }
+            None
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(false)
 }
 
 #[cold]
@@ -147,6 +220,7 @@ pub fn drop_kind(slot: &Slot) {
     slot.gen.fetch_add(1, Ordering::AcqRel);
     reg.retain(|e| {
         if e.slot == slot.id {
+            // The kind goes: no need to tell it blocks came back.
             arena::tcache_destroy(e.tcache);
             false
         } else {

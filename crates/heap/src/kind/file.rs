@@ -102,7 +102,10 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
     slot.space.lock().chunk_len = chunk_len;
     // Dirty pages: kept 10 s by default (jemalloc's default), given back at once when
     // conservative. Muzzy pages never exist (a file range cannot be lazily purged); a
-    // muzzy decay of 0 would make jemalloc purge freed extents at once, so it is off.
+    // muzzy decay of 0 would make jemalloc purge freed extents at once, so it is off. (Off
+    // also turns off jemalloc's eager purge of coalesced free ranges beyond 8 MiB, which
+    // would punch out and re-reserve batches of blocks; huge blocks are given back at
+    // their free by `Slot::free_maybe_huge` instead.)
     let decay = match policy {
         POLICY_DEFAULT => (10_000, -1),
         _ => (0, 0),
@@ -118,7 +121,15 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
 /// Frees arenas, address space and the file of a slot in state BUSY, then frees the slot.
 pub fn teardown(slot: &'static Slot) {
     cache::drop_kind(slot);
+    // The file goes with the kind: without its descriptor the hooks give destroyed
+    // arenas' pages back with a plain madvise instead of punching every extent out of the
+    // file (295 punches and 1 s for a kind holding 2 GiB on ext4); closing the unlinked
+    // file frees its blocks at once.
+    let fd = slot.fd.swap(-1, Ordering::AcqRel);
     slot.stop_arenas();
+    if fd >= 0 {
+        sys::close(fd);
+    }
     release(slot);
 }
 

@@ -15,7 +15,9 @@ pub mod statics;
 
 use std::cell::Cell;
 use std::os::raw::{c_int, c_void};
-use std::sync::atomic::{AtomicI32, AtomicU32, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{
+    AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
+};
 
 use crate::arena::{self, extent_hooks_t};
 use crate::chunk;
@@ -58,6 +60,24 @@ pub struct Slot {
     pub committed: AtomicUsize,
     /// Size given to `memkind_create_fixed`; 0 for every other kind.
     pub fixed_size: AtomicUsize,
+    /// A block may have gone back to the arenas since the last reclaim, so purging may let
+    /// a full kind satisfy a request again. Written only when it changes, so frees on
+    /// many threads leave the cache line shared.
+    freed: AtomicBool,
+    /// Reclaims done so far (bumped after each purge); a recorded failure holds only for
+    /// the epoch it was seen in.
+    reclaims: AtomicU32,
+    /// `committed` right after the last reclaim's purge. jemalloc leaves committed pages
+    /// dirty without any free (the unused part of an extent it split), so a purge may help
+    /// whenever more was committed since.
+    reclaimed_at: AtomicUsize,
+    /// The last request that failed with nothing left to reclaim, `epoch << 48 | extra <<
+    /// 40 | size` (0 = none): the same request fails again at once, past jemalloc, until
+    /// a block is freed or a reclaim runs.
+    full: AtomicU64,
+    /// Blocks of at least [`HUGE_BLOCK`] allocated in a file kind and not seen freed yet;
+    /// while non-zero a free checks the block's size.
+    huge_live: AtomicUsize,
     pub space: crate::sys::lock::Mutex<Space>,
 }
 
@@ -75,6 +95,11 @@ impl Slot {
             max_bytes: AtomicUsize::new(0),
             committed: AtomicUsize::new(0),
             fixed_size: AtomicUsize::new(0),
+            freed: AtomicBool::new(true),
+            reclaims: AtomicU32::new(0),
+            reclaimed_at: AtomicUsize::new(0),
+            full: AtomicU64::new(0),
+            huge_live: AtomicUsize::new(0),
             space: crate::sys::lock::Mutex::new(Space::new()),
         }
     }
@@ -136,6 +161,10 @@ impl Slot {
                 arena::set_decay(a, dirty, muzzy);
             }
         }
+        self.freed.store(true, Ordering::Relaxed);
+        self.full.store(0, Ordering::Relaxed);
+        self.reclaimed_at.store(0, Ordering::Relaxed);
+        self.huge_live.store(0, Ordering::Relaxed);
         self.tcache.store(tcache, Ordering::Release);
         Ok(())
     }
@@ -173,7 +202,7 @@ impl Slot {
     #[inline]
     fn free_flags(&self) -> c_int {
         let tc = match self.tcache.load(Ordering::Relaxed) {
-            CACHE_PER_THREAD => cache::get(self),
+            CACHE_PER_THREAD => cache::get_for_free(self),
             _ => None,
         };
         arena::free_flags(tc)
@@ -224,17 +253,102 @@ impl Slot {
             // SAFETY: per the contract; the automatic cache only ever holds this kind's blocks.
             unsafe { arena::free_bound(p) }
         } else {
+            self.note_free();
+            if self.huge_live.load(Ordering::Relaxed) != 0 {
+                // SAFETY: per the contract.
+                return unsafe { self.free_maybe_huge(p) };
+            }
             // SAFETY: per the contract.
             unsafe { arena::free(p, self.free_flags()) }
         }
     }
 
+    /// Counts a block that [`Self::free_maybe_huge`] will give back at its free.
+    #[inline]
+    fn note_alloc(&self, size: usize) {
+        if size >= HUGE_BLOCK && self.is_file() {
+            self.huge_live.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Frees `p`; a block of at least [`HUGE_BLOCK`] also has its arena purged, so its
+    /// file blocks go back to the file system at the free (as memkind does), not after
+    /// the 10 s decay or at exit. jemalloc's own eager purge of large extents is off
+    /// (muzzy decay -1): it acts on coalesced free ranges, so batches of 64 KiB blocks
+    /// would be punched out and re-reserved every round.
+    ///
+    /// # Safety
+    /// As for `raw_free`.
+    #[cold]
+    unsafe fn free_maybe_huge(&self, p: *mut c_void) {
+        // SAFETY: p is a live block of this kind (the caller's contract).
+        let (size, a) = unsafe { (arena::usable_size(p), arena::arena_of(p)) };
+        // SAFETY: per the contract.
+        unsafe { arena::free(p, self.free_flags()) };
+        if size >= HUGE_BLOCK {
+            let _ = self
+                .huge_live
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+            if let Some(a) = a {
+                arena::purge(a);
+            }
+        }
+    }
+
+    /// Records that a block of this kind was freed (see `freed`).
+    #[inline]
+    pub(crate) fn note_free(&self) {
+        if !self.freed.load(Ordering::Relaxed) {
+            self.freed.store(true, Ordering::Relaxed);
+        }
+    }
+
     /// Gives cached and dirty pages back so a kind at its limit can satisfy a request.
-    fn reclaim(&self) {
-        if self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD {
+    /// Only when that can help: this thread freed into its cache of the kind since it last
+    /// flushed it, a block of the kind was freed, or pages were committed since the last
+    /// reclaim. Otherwise (false) a retry would fail as well, and a full kind fails at the
+    /// cost of one jemalloc miss, as in memkind.
+    fn reclaim(&self) -> bool {
+        let own =
+            self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD && cache::take_dirty(self);
+        // Cleared before the purge, so a free racing with it is seen by the next failure.
+        let freed = self.freed.load(Ordering::Relaxed) && self.freed.swap(false, Ordering::AcqRel);
+        if !own && !freed && !self.grown_since_reclaim() {
+            return false;
+        }
+        if own {
             cache::flush_own(self);
         }
         self.purge_all();
+        self.reclaimed_at
+            .store(self.committed.load(Ordering::Acquire), Ordering::Relaxed);
+        self.reclaims.fetch_add(1, Ordering::Release);
+        true
+    }
+
+    #[inline]
+    fn grown_since_reclaim(&self) -> bool {
+        self.committed.load(Ordering::Acquire) > self.reclaimed_at.load(Ordering::Relaxed)
+    }
+
+    /// Whether the request a failure was recorded for (`full`, non-zero) is this one and
+    /// still bound to fail: nothing was freed into or committed to the kind, no reclaim
+    /// ran, and this thread's cache of it holds no freed blocks since.
+    #[cold]
+    fn known_full(&self, full: u64, size: usize, extra: c_int) -> bool {
+        full_key(size, extra) == Some(full & FULL_KEY_MASK)
+            && (full >> 48) as u16 == self.reclaims.load(Ordering::Acquire) as u16
+            && !self.freed.load(Ordering::Acquire)
+            && !self.grown_since_reclaim()
+            && !(self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD && cache::is_dirty(self))
+    }
+
+    /// Records that `size`/`extra` failed in reclaim epoch `epoch` with nothing to reclaim.
+    fn record_full(&self, size: usize, extra: c_int, epoch: u32) {
+        if let Some(k) = full_key(size, extra) {
+            self.full
+                .store(((epoch as u16 as u64) << 48) | k, Ordering::Relaxed);
+        }
     }
 }
 
@@ -417,6 +531,17 @@ fn record(c_slot: &Slot, p: *mut c_void) -> *mut c_void {
     p
 }
 
+const FULL_KEY_MASK: u64 = (1 << 48) - 1;
+
+/// Freed blocks of a file kind this large go back to the file system at once.
+const HUGE_BLOCK: usize = 64 << 20;
+
+/// `extra << 40 | size` for [`Slot::full`]; None for sizes that do not fit (never recorded).
+#[inline]
+fn full_key(size: usize, extra: c_int) -> Option<u64> {
+    (size < 1 << 40 && (0..256).contains(&extra)).then_some(((extra as u64) << 40) | size as u64)
+}
+
 /// Allocates with retry: a file-backed kind at its limit first gives its cached pages back.
 #[inline]
 fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
@@ -424,22 +549,35 @@ fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
         // A kind without arenas (a fixed kind smaller than a page) holds nothing.
         return Err(Error::NoMem);
     }
+    let full = slot.full.load(Ordering::Relaxed);
+    // Read before the attempt: a reclaim finishing during it makes its failure stale.
+    let epoch = slot.reclaims.load(Ordering::Acquire);
+    if full != 0 && slot.known_full(full, size, extra) {
+        return Err(Error::NoMem);
+    }
     let p = slot.raw_alloc(size, extra);
     if !p.is_null() {
+        slot.note_alloc(size);
         return Ok(record(slot, p));
     }
-    alloc_retry(slot, size, extra)
+    alloc_retry(slot, size, extra, epoch)
 }
 
 #[cold]
-fn alloc_retry(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
-    if slot.bounded() {
-        slot.reclaim();
+fn alloc_retry(slot: &Slot, size: usize, extra: c_int, epoch: u32) -> Result<*mut c_void> {
+    if !slot.bounded() {
+        return Err(Error::NoMem);
+    }
+    let mut epoch = epoch;
+    if slot.reclaim() {
+        epoch = slot.reclaims.load(Ordering::Acquire);
         let p = slot.raw_alloc(size, extra);
         if !p.is_null() {
+            slot.note_alloc(size);
             return Ok(record(slot, p));
         }
     }
+    slot.record_full(size, extra, epoch);
     Err(Error::NoMem)
 }
 
@@ -571,8 +709,7 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
     // SAFETY: p is live and ours alone: the claim proved it with MEMKIND_CHECK=1, the
     // caller's contract (memkind_realloc's) says so otherwise.
     let mut q = unsafe { arena::realloc(p, size, flags) };
-    if q.is_null() && target.bounded() {
-        target.reclaim();
+    if q.is_null() && target.bounded() && target.reclaim() {
         // SAFETY: a failed rallocx leaves p live and untouched, so it is still ours alone.
         q = unsafe { arena::realloc(p, size, flags) };
     }
@@ -581,6 +718,11 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
             c.mark_live(p as usize);
         }
         return Err(Error::NoMem);
+    }
+    if target.bounded() {
+        // The old block may have been freed, or the tail of a shrunk one.
+        target.note_free();
+        target.note_alloc(size);
     }
     Ok(record(target, q))
 }
@@ -690,5 +832,6 @@ pub fn defrag(p: *mut c_void) -> Option<*mut c_void> {
         std::ptr::copy_nonoverlapping(p as *const u8, q as *mut u8, size);
         arena::free(p, arena::free_flags(None));
     }
+    slot.note_free();
     Some(record(slot, q))
 }

@@ -109,7 +109,7 @@ impl Space {
         let fd = slot.fd.load(Ordering::Relaxed);
         let mut len = want;
         let base = loop {
-            match sys::reserve_fresh(len, CHUNK_ALIGN) {
+            match chunk::reserve_range(len) {
                 Ok(b) => break b,
                 Err(_) if len > CHUNK_ALIGN && len / 2 >= self.chunk_len.min(want) / 4 => {
                     len = (len / 2).next_multiple_of(CHUNK_ALIGN)
@@ -119,7 +119,13 @@ impl Space {
         };
         let mapped = if fd >= 0 {
             // The file's length follows commits (`cover`), not the mapping.
-            sys::map_file(base, len, fd, self.file_len).is_ok()
+            let ok = sys::map_file(base, len, fd, self.file_len).is_ok();
+            // A heap is not read sequentially: a fault should not read in (zero) 128 KiB
+            // of file around it, which costs the time and the page cache to drop later.
+            if ok {
+                sys::advise_random(base, len);
+            }
+            ok
         } else if statics::huge_page(slot.id).is_some() {
             // Huge-page kinds map each extent from the pool when it is carved.
             true
@@ -127,11 +133,11 @@ impl Space {
             sys::map_anon_rw(base, len).is_ok()
         };
         if !mapped {
-            sys::unmap(base, len);
+            chunk::release_range(base, len);
             return None;
         }
         let Some(idx) = chunk::register(base, len, slot.id, self.file_len) else {
-            sys::unmap(base, len);
+            chunk::release_range(base, len);
             return None;
         };
         self.chunks[self.nchunks] = idx;
@@ -160,12 +166,14 @@ impl Space {
             );
             if !nested {
                 sys::map_file_private(base, len, fd, off)?;
+                sys::advise_random(base, len);
                 continue;
             }
             let mut result = Ok(());
             sys::for_each_shared_mapping(base, base + len, |a, b| {
                 if result.is_ok() {
                     result = sys::map_file_private(a, b - a, fd, off + (a - base) as u64);
+                    sys::advise_random(a, b - a);
                 }
             })?;
             result?;
@@ -184,7 +192,7 @@ impl Space {
             );
             chunk::unregister(idx);
             if !self.fixed {
-                sys::unmap(base, len);
+                chunk::release_range(base, len);
             }
         }
         *self = Space::new();
@@ -250,7 +258,14 @@ pub fn set_file_size(slot: &Slot, len: u64) {
 /// the range changes hands, so what it commits lives in its file and its zeros are real
 /// (the copy-on-write view would show the parent's file). See `fork.rs`.
 fn own_file(slot: &Slot, fd: i32, addr: usize, len: usize, off: u64) -> bool {
-    !super::fork::in_child(slot) || sys::map_file(addr, len, fd, off).is_ok()
+    if !super::fork::in_child(slot) {
+        return true;
+    }
+    let ok = sys::map_file(addr, len, fd, off).is_ok();
+    if ok {
+        sys::advise_random(addr, len);
+    }
+    ok
 }
 
 /// Committed ranges are not reserved on the file system: their pages take space as they
