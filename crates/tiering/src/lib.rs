@@ -63,8 +63,7 @@ impl Counter {
 /// The calling thread's shard: from its thread pointer, which costs no TLS lookup.
 #[inline]
 fn shard() -> usize {
-    // SAFETY: pthread_self has no preconditions.
-    let t = unsafe { libc::pthread_self() } as usize;
+    let t = os::thread_id();
     // Thread descriptors sit at page-aligned addresses, usually a stack size apart.
     ((t >> 12) ^ (t >> 21) ^ (t >> 24)) % SHARDS
 }
