@@ -127,7 +127,9 @@ fn own_files() {
             continue;
         };
         let space = slot.space.lock();
-        if sys::set_file_len(own, space.file_len()).is_err()
+        // As long as the old file, not the whole mapping: a long file costs its file
+        // system time when closed (the child's exit), and `cover` extends it on demand.
+        if sys::set_file_len(own, super::space::file_size(slot)).is_err()
             || space.take_private(fd, true).is_err()
         {
             drop(space);
@@ -135,7 +137,6 @@ fn own_files() {
             report(slot.id, b"taking the heap copy-on-write failed");
             continue;
         }
-        super::space::set_file_size(slot, space.file_len());
         // The mappings keep the old file alive; the descriptor number stays the kind's.
         // Switched before the flag: a commit in between reserves in the new file and
         // leaves its range copy-on-write, which is harmless, never the reverse.

@@ -247,7 +247,12 @@ fn cover(slot: &Slot, fd: i32, end: u64) -> bool {
     true
 }
 
-/// The kind's file is `len` bytes long now (a forked process's new file, a fresh kind).
+/// Length given to the kind's file so far (a forked process gives its new file the same).
+pub fn file_size(slot: &Slot) -> u64 {
+    file_size_of(slot).map_or(0, |s| s.load(Ordering::Acquire))
+}
+
+/// The kind's file is `len` bytes long now (a fresh kind).
 pub fn set_file_size(slot: &Slot, len: u64) {
     if let Some(size) = file_size_of(slot) {
         size.store(len, Ordering::Release);
