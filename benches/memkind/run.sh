@@ -210,13 +210,14 @@ hsize() { case $1 in 16 | 64 | 256) echo "$1 B" ;; *K) echo "${1%K} KiB" ;; *M) 
         for k in file0 file1g; do
             [ $k = file0 ] && kn="file max 0" || kn="file max 1G"
             for s in $SIZES; do
-                if small "$s"; then t="ratio:5,within:mem:tight.default.$s:1.5"; else t="ratio:0.95"; fi
+                if small "$s"; then t="ratio:8,within:mem:tight.default.$s:1.2"; else t="ratio:0.95"; fi
                 printf '%s:tight.%s.%s\ttight %s %s [%s]\tns\t%s\n' "$fs" $k "$s" "$kn" "$(hsize "$s")" "$fs" "$t"
             done
         done
     done
     for s in $SIZES; do
-        printf 'mem:tight.default.%s\ttight DEFAULT %s\tns\tratio:0.95\n' "$s" "$(hsize "$s")"
+        if small "$s"; then t="ratio:1"; else t="ratio:0.95"; fi
+        printf 'mem:tight.default.%s\ttight DEFAULT %s\tns\t%s\n' "$s" "$(hsize "$s")" "$t"
     done
     for s in $SIZES; do
         printf 'mem:tight.glibc.%s\ttight glibc malloc %s\tns\tnone\n' "$s" "$(hsize "$s")"
@@ -224,12 +225,17 @@ hsize() { case $1 in 16 | 64 | 256) echo "$1 B" ;; *K) echo "${1%K} KiB" ;; *M) 
     for o in lifo fifo; do
         for fs in $FS; do
             for s in $SIZES; do
-                if small "$s"; then t="ratio:5,within:mem:batch.$o.default.$s:1.5"; else t="ratio:5"; fi
+                case $s in
+                4K) t="ratio:2" ;;
+                16 | 64 | 256 | 1K) t="ratio:2.5" ;;
+                *) t="ratio:5" ;;
+                esac
                 printf '%s:batch.%s.file0.%s\tbatch %s file max 0 %s [%s]\tns\t%s\n' "$fs" $o "$s" $o "$(hsize "$s")" "$fs" "$t"
             done
         done
         for s in $SIZES; do
-            printf 'mem:batch.%s.default.%s\tbatch %s DEFAULT %s\tns\tratio:0.95\n' $o "$s" $o "$(hsize "$s")"
+            if small "$s"; then t="ratio:1"; else t="ratio:0.95"; fi
+            printf 'mem:batch.%s.default.%s\tbatch %s DEFAULT %s\tns\t%s\n' $o "$s" $o "$(hsize "$s")" "$t"
         done
         for s in $SIZES; do
             printf 'mem:batch.%s.glibc.%s\tbatch %s glibc %s\tns\tnone\n' $o "$s" $o "$(hsize "$s")"
@@ -237,7 +243,7 @@ hsize() { case $1 in 16 | 64 | 256) echo "$1 B" ;; *K) echo "${1%K} KiB" ;; *M) 
     done
     for fs in $FS; do
         printf '%s:free.kind.64\tmemkind_free(kind,p) 64 B [%s]\tns\tratio:0.95\n' "$fs" "$fs"
-        printf '%s:free.null.64\tmemkind_free(NULL,p) 64 B [%s]\tns\twithin:%s:free.kind.64:1.2\n' "$fs" "$fs" "$fs"
+        printf '%s:free.null.64\tmemkind_free(NULL,p) 64 B [%s]\tns\twithin:%s:free.kind.64:1.1\n' "$fs" "$fs" "$fs"
         printf '%s:detect_kind.64\tmemkind_detect_kind 64 B [%s]\tns\tratio:2\n' "$fs" "$fs"
     done
     for fs in $FS; do
