@@ -106,28 +106,10 @@ pub fn reserve_fresh(len: usize, align: usize) -> SysResult<usize> {
         if next == ROTATE_LO {
             continue;
         }
-        // SAFETY: MAP_FIXED_NOREPLACE never replaces an existing mapping; a PROT_NONE
-        // anonymous range touches no memory.
-        let p = unsafe {
-            libc::mmap(
-                at as *mut libc::c_void,
-                len,
-                libc::PROT_NONE,
-                libc::MAP_PRIVATE
-                    | libc::MAP_ANONYMOUS
-                    | libc::MAP_NORESERVE
-                    | libc::MAP_FIXED_NOREPLACE,
-                -1,
-                0,
-            )
-        };
-        if p as usize == at {
+        // Bounded (16 tries); a kernel that takes the address only as a hint makes each
+        // try fail, and the kernel's own choice follows.
+        if reserve_exact(at, len) {
             return Ok(at);
-        }
-        if p != libc::MAP_FAILED {
-            // A kernel without MAP_FIXED_NOREPLACE took the address as a hint only.
-            unmap(p as usize, len);
-            break;
         }
     }
     reserve(len, align)
@@ -156,13 +138,26 @@ pub fn map_anon_rw(addr: usize, len: usize) -> SysResult<()> {
 
 /// Maps `len` bytes of `fd` from `offset` shared and read-write over part of a reservation.
 pub fn map_file(addr: usize, len: usize, fd: c_int, offset: u64) -> SysResult<()> {
-    // SAFETY: MAP_FIXED only over address space this library reserved itself.
+    map_fixed_rw(addr, len, fd, offset, libc::MAP_SHARED)
+}
+
+/// `mmap(addr, len, PROT_READ|PROT_WRITE, MAP_FIXED|flags, fd, offset)` over address space
+/// this library reserved; on failure the range may be unmapped (MAP_FIXED semantics).
+pub(crate) fn map_fixed_rw(
+    addr: usize,
+    len: usize,
+    fd: c_int,
+    offset: u64,
+    flags: c_int,
+) -> SysResult<()> {
+    // SAFETY: MAP_FIXED only over address space this library reserved itself (the
+    // callers' precondition).
     let p = unsafe {
         libc::mmap(
             addr as *mut libc::c_void,
             len,
             libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_SHARED | libc::MAP_FIXED,
+            libc::MAP_FIXED | flags,
             fd,
             offset as libc::off_t,
         )

@@ -34,22 +34,13 @@ pub fn atfork(
 /// memory, as with anonymous memory under overcommit). On failure the range may be
 /// unmapped (MAP_FIXED semantics), which the caller reports.
 pub fn map_file_private(addr: usize, len: usize, fd: c_int, offset: u64) -> SysResult<()> {
-    // SAFETY: MAP_FIXED only over address space this library reserved itself.
-    let p = unsafe {
-        libc::mmap(
-            addr as *mut libc::c_void,
-            len,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_FIXED | libc::MAP_NORESERVE,
-            fd,
-            offset as libc::off_t,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        Err(errno())
-    } else {
-        Ok(())
-    }
+    super::map_fixed_rw(
+        addr,
+        len,
+        fd,
+        offset,
+        libc::MAP_PRIVATE | libc::MAP_NORESERVE,
+    )
 }
 
 /// Calls `f(start, end)` for every shared mapping of the process that overlaps

@@ -189,6 +189,21 @@ static inline int check_pattern(const void *p, size_t n, unsigned seed)
     return 1;
 }
 
+/* VmSize of this process in KiB (/proc/self/status), or -1. */
+static inline long vm_size_kib(void)
+{
+    char line[256];
+    long v = -1;
+    FILE *f = fopen("/proc/self/status", "r");
+    if (!f)
+        return -1;
+    while (fgets(line, sizeof(line), f))
+        if (!strncmp(line, "VmSize:", 7))
+            v = atol(line + 7);
+    fclose(f);
+    return v;
+}
+
 static inline int is_all_zero(const void *p, size_t n)
 {
     const unsigned char *c = (const unsigned char *)p;

@@ -10,20 +10,6 @@
 
 #define CYCLES 5000
 
-static long vm_size_kib(void)
-{
-    char line[256];
-    long v = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmSize:", 7))
-            v = atol(line + 7);
-    fclose(f);
-    return v;
-}
-
 int main(int argc, char **argv)
 {
     const char *dir = argc > 2 ? argv[2] : test_pmem_dir(argc, argv);

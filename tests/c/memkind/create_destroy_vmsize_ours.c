@@ -9,20 +9,6 @@
 #define WARM 10
 #define CYCLES 10000
 
-static long vm_size_kib(void)
-{
-    char line[256];
-    long v = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmSize:", 7))
-            v = atol(line + 7);
-    fclose(f);
-    return v;
-}
-
 static int cycle(const char *dir, int i)
 {
     memkind_t kind = NULL;

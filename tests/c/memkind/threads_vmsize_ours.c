@@ -14,20 +14,6 @@
 
 static memkind_t kind;
 
-static long vm_size_kib(void)
-{
-    char line[256];
-    long v = -1;
-    FILE *f = fopen("/proc/self/status", "r");
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmSize:", 7))
-            v = atol(line + 7);
-    fclose(f);
-    return v;
-}
-
 static void *work(void *arg)
 {
     unsigned seed = (unsigned)(uintptr_t)arg;
