@@ -199,7 +199,8 @@ mod tests {
         assert_eq!(b[7], 9);
         assert_eq!(unmap_checked(at + 1, page), Err(errno::EINVAL));
         assert_eq!(unmap_checked(at, page), Ok(()));
-        assert_eq!(sync_to_file(at, page), Err(errno::ENOMEM));
+        // (msync of the range now unmapped is not checked: the test threads running
+        // alongside may map something there at once.)
     }
 
     #[test]
