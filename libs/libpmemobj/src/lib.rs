@@ -546,6 +546,17 @@ pub extern "C" fn pmemobj_persist(pop: *mut c_void, addr: *const c_void, len: us
     })
 }
 
+/// The flags of `pmemobj_xpersist`/`pmemobj_xflush`: only PMEMOBJ_F_RELAXED (bit 31);
+/// anything else is EINVAL with a message.
+fn x_flags_ok(flags: c_uint) -> bool {
+    if flags & !(1u32 << 31) != 0 {
+        set_err(format_args!("invalid flags {flags:#x}"));
+        set_errno(libc::EINVAL);
+        return false;
+    }
+    true
+}
+
 #[no_mangle]
 pub extern "C" fn pmemobj_xpersist(
     pop: *mut c_void,
@@ -553,9 +564,7 @@ pub extern "C" fn pmemobj_xpersist(
     len: usize,
     flags: c_uint,
 ) -> c_int {
-    if flags & !(1u32 << 31) != 0 {
-        set_err(format_args!("invalid flags {flags:#x}"));
-        set_errno(libc::EINVAL);
+    if !x_flags_ok(flags) {
         return -1;
     }
     pmemobj_persist(pop, addr, len);
@@ -577,9 +586,7 @@ pub extern "C" fn pmemobj_xflush(
     len: usize,
     flags: c_uint,
 ) -> c_int {
-    if flags & !(1u32 << 31) != 0 {
-        set_err(format_args!("invalid flags {flags:#x}"));
-        set_errno(libc::EINVAL);
+    if !x_flags_ok(flags) {
         return -1;
     }
     pmemobj_flush(pop, addr, len);
