@@ -65,6 +65,13 @@ pub fn for_each_shared_mapping(
     if fd < 0 {
         return Err(errno());
     }
+    let mut visit = |line: &[u8]| {
+        if let Some((start, end, true)) = parse_line(line) {
+            if start < hi && end > lo {
+                f(start.max(lo), end.min(hi));
+            }
+        }
+    };
     let mut buf = [0u8; 4096];
     let mut have = 0usize;
     let result = loop {
@@ -87,11 +94,7 @@ pub fn for_each_shared_mapping(
         have += n as usize;
         let mut used = 0;
         while let Some(nl) = buf[used..have].iter().position(|&b| b == b'\n') {
-            if let Some((start, end, shared)) = parse_line(&buf[used..used + nl]) {
-                if shared && start < hi && end > lo {
-                    f(start.max(lo), end.min(hi));
-                }
-            }
+            visit(&buf[used..used + nl]);
             used += nl + 1;
         }
         if eof {
@@ -100,11 +103,7 @@ pub fn for_each_shared_mapping(
         if used == 0 && have == buf.len() {
             // A line longer than the buffer (a very long path): its address fields are
             // at the front, so parse them and skip the rest of the line.
-            if let Some((start, end, shared)) = parse_line(&buf[..have]) {
-                if shared && start < hi && end > lo {
-                    f(start.max(lo), end.min(hi));
-                }
-            }
+            visit(&buf[..have]);
             have = 0;
             if skip_line(fd).is_err() {
                 break Err(errno());
