@@ -310,8 +310,8 @@ fn open_tmpfile(dir: &CStr) -> SysResult<c_int> {
     }
 }
 
-/// An unlinked file for a forked child's own part of a kind (what it commits after the
-/// fork): `O_TMPFILE` in `dir` when it can, else anonymous shared memory.
+/// An unlinked file for a forked process's own part of a kind (what it commits after the
+/// fork): `O_TMPFILE` in `dir` when it can, else anonymous shared memory (memfd).
 /// Allocation-free, as fork handlers must be.
 pub fn open_fork_copy(dir: Option<&CStr>) -> SysResult<c_int> {
     if let Some(fd) = dir.and_then(|d| open_tmpfile(d).ok()) {

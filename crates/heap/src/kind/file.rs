@@ -137,6 +137,14 @@ fn index(slot: &Slot) -> usize {
     slot.id as usize - NUM_STATIC
 }
 
+/// Index of a created kind's slot in `SLOTS` (and in the per-kind tables of `fork.rs` and
+/// `space.rs`); None for a static kind.
+pub(crate) fn created_index(slot: &Slot) -> Option<usize> {
+    (slot.id as usize)
+        .checked_sub(NUM_STATIC)
+        .filter(|&i| i < MAX_KINDS)
+}
+
 fn release(slot: &'static Slot) {
     slot.space.lock().release();
     super::fork::forget(slot);

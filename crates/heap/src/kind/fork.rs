@@ -25,7 +25,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 
 use super::file::{self, MAX_KINDS};
-use super::statics::NUM_STATIC;
 use super::Slot;
 use crate::sys;
 
@@ -45,22 +44,21 @@ pub fn register() {
     });
 }
 
+#[inline]
+fn forked(slot: &Slot) -> Option<&'static AtomicBool> {
+    file::created_index(slot).map(|i| &FORKED[i])
+}
+
 /// True when the kind's mapped ranges may be copy-on-write views of an older file.
 #[inline]
 pub fn in_child(slot: &Slot) -> bool {
-    (slot.id as usize)
-        .checked_sub(NUM_STATIC)
-        .and_then(|i| FORKED.get(i))
-        .is_some_and(|f| f.load(Ordering::Relaxed))
+    forked(slot).is_some_and(|f| f.load(Ordering::Relaxed))
 }
 
 /// Marks a kind as holding private pages in its ranges (a SIGBUS fallback page); safe
 /// in a signal handler.
 pub fn mark_private(slot: &Slot) {
-    if let Some(f) = (slot.id as usize)
-        .checked_sub(NUM_STATIC)
-        .and_then(|i| FORKED.get(i))
-    {
+    if let Some(f) = forked(slot) {
         f.store(true, Ordering::Release);
     }
 }
@@ -68,10 +66,7 @@ pub fn mark_private(slot: &Slot) {
 /// A destroyed kind's slot starts over in the parent's way.
 pub fn forget(slot: &Slot) {
     super::space::set_file_size(slot, 0);
-    if let Some(f) = (slot.id as usize)
-        .checked_sub(NUM_STATIC)
-        .and_then(|i| FORKED.get(i))
-    {
+    if let Some(f) = forked(slot) {
         f.store(false, Ordering::Relaxed);
     }
 }
@@ -120,7 +115,7 @@ fn own_files() {
             continue;
         }
         let dir = file::DIRS[i].lock();
-        let own = sys::open_fork_copy(dir.as_deref()).or_else(|_| sys::open_fork_copy(None));
+        let own = sys::open_fork_copy(dir.as_deref());
         drop(dir);
         let Ok(own) = own else {
             report(slot.id, b"no file of its own for the kind");

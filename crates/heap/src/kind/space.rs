@@ -19,7 +19,6 @@ use std::os::raw::{c_uint, c_void};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::file::MAX_KINDS;
-use super::statics::NUM_STATIC;
 
 use super::{statics, Slot};
 use crate::arena::extent_hooks_t;
@@ -217,9 +216,7 @@ static FILE_SIZE_LOCK: crate::sys::lock::Mutex<()> = crate::sys::lock::Mutex::ne
 const FILE_STEP: u64 = 2 << 20;
 
 fn file_size_of(slot: &Slot) -> Option<&'static AtomicU64> {
-    (slot.id as usize)
-        .checked_sub(NUM_STATIC)
-        .and_then(|i| FILE_SIZE.get(i))
+    super::file::created_index(slot).map(|i| &FILE_SIZE[i])
 }
 
 /// Makes the kind's file at least `end` bytes long, so touching a committed page never
