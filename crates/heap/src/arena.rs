@@ -73,6 +73,86 @@ pub unsafe fn free(p: *mut c_void, flags: c_int) {
     unsafe { je::dallocx(p, flags) }
 }
 
+/// Frees `p`, whose usable size the caller read (`usable_size`): jemalloc then skips its
+/// own lookup of the block's size class.
+///
+/// # Safety
+/// `p` must be a live jemalloc allocation of usable size `size`.
+#[inline]
+pub unsafe fn free_sized(p: *mut c_void, size: usize, flags: c_int) {
+    // SAFETY: the caller guarantees p is live and `size` is its usable size.
+    unsafe { je::sdallocx(p, size, flags) }
+}
+
+/// The size class jemalloc serves a request of `size` bytes from (its usable size).
+#[inline]
+pub fn class_size(size: usize) -> usize {
+    // SAFETY: nallocx only computes; size is non-zero (checked by callers).
+    unsafe { je::nallocx(size, 0) }
+}
+
+static BATCH_ALLOC: OnceCell<([usize; 2], usize)> = OnceCell::new();
+
+/// jemalloc's `experimental.batch_alloc` argument.
+#[repr(C)]
+struct BatchPacket {
+    ptrs: *mut *mut c_void,
+    num: usize,
+    size: usize,
+    flags: c_int,
+}
+
+/// Fills the front of `ptrs` with new blocks of `size` bytes (flags as for [`alloc`]) in
+/// one call: jemalloc copies them out of the thread cache's bin in bulk. Returns how many
+/// it gave (fewer when the kind runs out of memory).
+pub fn batch_alloc(ptrs: &[std::cell::Cell<*mut c_void>], size: usize, flags: c_int) -> usize {
+    let Ok(&(mib, len)) = BATCH_ALLOC.get_or_try_init(|| {
+        let mut mib = [0usize; 2];
+        let mut len = mib.len();
+        // SAFETY: mib has room for `len` entries; the name is NUL-terminated.
+        let r = unsafe {
+            je::mallctlnametomib(
+                c"experimental.batch_alloc".as_ptr(),
+                mib.as_mut_ptr(),
+                &mut len,
+            )
+        };
+        if r == 0 {
+            Ok((mib, len))
+        } else {
+            Err(r)
+        }
+    }) else {
+        return 0;
+    };
+    let mut packet = BatchPacket {
+        // Cell<T> has T's layout, and jemalloc writing through it is what Cell allows.
+        ptrs: ptrs.as_ptr() as *mut *mut c_void,
+        num: ptrs.len(),
+        size,
+        flags,
+    };
+    let mut filled = 0usize;
+    let mut flen = std::mem::size_of::<usize>();
+    // SAFETY: the MIB names experimental.batch_alloc, which reads one packet and writes a
+    // size_t; the packet's array has room for `num` pointers.
+    let r = unsafe {
+        je::mallctlbymib(
+            mib.as_ptr(),
+            len,
+            &mut filled as *mut usize as *mut c_void,
+            &mut flen,
+            &mut packet as *mut BatchPacket as *mut c_void,
+            std::mem::size_of::<BatchPacket>(),
+        )
+    };
+    if r == 0 {
+        filled.min(ptrs.len())
+    } else {
+        0
+    }
+}
+
 /// # Safety
 /// `p` must be a live jemalloc allocation.
 #[inline]

@@ -6,6 +6,7 @@ pub mod file;
 pub mod lock;
 mod remap;
 mod sigbus;
+pub mod tls;
 
 pub use remap::{atfork, for_each_shared_mapping, map_file_private};
 pub use sigbus::install_sigbus_fallback;

@@ -621,6 +621,8 @@ pub extern "C" fn memkind_malloc(kind: memkind_t, size: usize) -> *mut c_void {
         if let Some(p) = kind::default_malloc_fast(size) {
             return p;
         }
+    } else if let Some(p) = kind::cached_malloc_fast(kind as *const c_void, size) {
+        return p;
     }
     malloc_general(kind, size)
 }
@@ -706,7 +708,7 @@ pub extern "C" fn memkind_realloc(kind: memkind_t, ptr: *mut c_void, size: usize
 pub extern "C" fn memkind_free(kind: memkind_t, ptr: *mut c_void) {
     let _ = kind;
     // As in memkind_malloc: nothing on the fast path can panic.
-    if ptr.is_null() || kind::default_free_fast(ptr) {
+    if ptr.is_null() || kind::free_fast(ptr) {
         return;
     }
     free_general(ptr)

@@ -34,7 +34,7 @@ fn default_malloc_slow(size: usize) -> *mut c_void {
 
 /// `free(p)` for a block of any kind; NULL is ignored, a pointer no kind owns reported.
 extern "C" fn default_free(p: *mut c_void) {
-    if !kind::default_free_fast(p) {
+    if !kind::free_fast(p) {
         default_free_slow(p)
     }
 }

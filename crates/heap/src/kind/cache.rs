@@ -1,30 +1,197 @@
 //! Per-thread caches per kind.
 //!
 //! jemalloc's automatic thread cache is shared by all arenas, so it may only serve one kind
-//! (DEFAULT). Every other kind gets, in each thread that uses it, an explicit jemalloc cache
-//! (`tcache.create`) used with that kind's arenas only: small blocks then cost what they cost
-//! on DEFAULT. A block is always freed through the freeing thread's cache of the block's
-//! own kind, so a cache never holds another kind's memory.
+//! (DEFAULT). Every other kind gets, in each thread that uses it, a [`Front`]: a small
+//! stack of free blocks per size class up to [`FRONT_MAX`], in front of an explicit
+//! jemalloc cache (`tcache.create`) used with that kind's arenas only. A block freed and
+//! allocated again in the same thread never reaches jemalloc: jemalloc's `mallocx` with
+//! explicit flags has no fast path (it costs about three times a plain `malloc`), and
+//! the front makes a small block of a file kind cost what it costs on DEFAULT. An empty
+//! stack is refilled in bulk (`experimental.batch_alloc`); a full one gives its older half
+//! to the jemalloc cache. A block is always freed through the freeing thread's front of the
+//! block's own kind, so no cache ever holds another kind's memory.
 //!
-//! Lifetimes: a registry lists every cache with its kind and thread.
-//! Destroying a kind destroys its caches (flushing their blocks into the kind's arenas)
-//! and bumps the generation, so threads see their table entry is stale; a thread's exit
-//! destroys that thread's caches. Both happen under the registry lock, so each cache is
-//! destroyed exactly once.
+//! Lifetimes: a registry lists every front with its kind and thread. Destroying a kind
+//! destroys the jemalloc caches of its fronts (flushing their blocks into the kind's
+//! arenas) and bumps the generation, so threads see their front is stale and drop its
+//! stacks without touching them; a thread's exit empties and frees that thread's fronts.
+//! Both happen under the registry lock, so each cache is destroyed exactly once, and only
+//! its own thread ever reads or writes a front.
 
 use std::cell::Cell;
-use std::sync::atomic::Ordering;
+use std::os::raw::{c_int, c_void};
+use std::sync::atomic::{AtomicU16, AtomicU8, Ordering};
 
 use super::{file::MAX_KINDS, statics::NUM_STATIC, thread_index, Slot};
 use crate::arena;
 
 const TOTAL_SLOTS: usize = NUM_STATIC + MAX_KINDS;
 
+/// Largest request served from a front's stacks.
+pub(crate) const FRONT_MAX: usize = 4096;
+/// Size classes a front can hold (jemalloc has 29 up to 4 KiB with 16-byte quanta).
+const NBINS: usize = 32;
+/// Most blocks a stack holds; a stack holds at most [`STACK_BYTES`] of blocks beyond four.
+const CAP: usize = 16;
+const STACK_BYTES: usize = 16 << 10;
+
+/// Per 8-byte step of request size up to FRONT_MAX: the front bin + 1 (0 = none).
+static CLASS_OF: [AtomicU8; FRONT_MAX / 8 + 1] = [const { AtomicU8::new(0) }; FRONT_MAX / 8 + 1];
+/// Per bin: jemalloc's usable size of its blocks.
+static CLASS_SIZE: [AtomicU16; NBINS] = [const { AtomicU16::new(0) }; NBINS];
+/// Per bin: how many blocks its stack holds.
+static CLASS_CAP: [AtomicU8; NBINS] = [const { AtomicU8::new(0) }; NBINS];
+static CLASSES: std::sync::Once = std::sync::Once::new();
+
+/// Reads jemalloc's size classes up to FRONT_MAX into the tables above. Runs before any
+/// front exists, so every reader (a front's owner) sees the tables filled.
+fn init_classes() {
+    CLASSES.call_once(|| {
+        let mut bins = 0usize;
+        let mut last = 0usize;
+        for (step, entry) in CLASS_OF.iter().enumerate().skip(1) {
+            let class = arena::class_size(step * 8);
+            if class == 0 || class > FRONT_MAX {
+                break;
+            }
+            if class != last {
+                if bins == NBINS {
+                    break;
+                }
+                CLASS_SIZE[bins].store(class as u16, Ordering::Relaxed);
+                let cap = (STACK_BYTES / class).clamp(4, CAP);
+                CLASS_CAP[bins].store(cap as u8, Ordering::Relaxed);
+                bins += 1;
+                last = class;
+            }
+            entry.store(bins as u8, Ordering::Relaxed);
+        }
+    });
+}
+
+/// The bin of a request of `size` bytes (1..=FRONT_MAX), if a front holds its class.
+#[inline]
+fn bin_of(size: usize) -> Option<usize> {
+    let b = CLASS_OF.get((size + 7) >> 3)?.load(Ordering::Relaxed);
+    (b != 0).then(|| b as usize - 1)
+}
+
+/// One thread's cache of one kind. Cells only: it is reached through a shared reference
+/// by its own thread alone.
+pub(crate) struct Front {
+    /// The kind's generation this front belongs to.
+    gen: Cell<u32>,
+    /// Registered with a jemalloc cache for `gen`.
+    live: Cell<bool>,
+    tcache: Cell<u32>,
+    /// `mallocx` flags: the thread's arena of the kind and `tcache`.
+    alloc_flags: Cell<c_int>,
+    /// Blocks went into this front or its jemalloc cache since the last flush, so a flush
+    /// may give memory back to a full kind.
+    dirty: Cell<bool>,
+    counts: [Cell<u8>; NBINS],
+    stacks: [[Cell<*mut c_void>; CAP]; NBINS],
+}
+
+impl Front {
+    fn new() -> Self {
+        Front {
+            gen: Cell::new(0),
+            live: Cell::new(false),
+            tcache: Cell::new(0),
+            alloc_flags: Cell::new(0),
+            dirty: Cell::new(false),
+            counts: [const { Cell::new(0) }; NBINS],
+            stacks: [const { [const { Cell::new(std::ptr::null_mut()) }; CAP] }; NBINS],
+        }
+    }
+
+    #[inline]
+    fn free_flags(&self) -> c_int {
+        arena::free_flags(Some(self.tcache.get()))
+    }
+
+    #[inline]
+    fn pop(&self, bin: usize) -> Option<*mut c_void> {
+        let count = self.counts.get(bin)?;
+        let n = count.get() as usize;
+        if n == 0 {
+            return None;
+        }
+        count.set(n as u8 - 1);
+        self.stacks[bin].get(n - 1).map(Cell::get)
+    }
+
+    /// Refills an empty stack with half its capacity and takes one block.
+    fn refill(&self, bin: usize) -> Option<*mut c_void> {
+        let cap = CLASS_CAP[bin].load(Ordering::Relaxed) as usize;
+        let size = CLASS_SIZE[bin].load(Ordering::Relaxed) as usize;
+        let stack = self.stacks.get(bin)?;
+        let got = arena::batch_alloc(&stack[..(cap / 2).max(1)], size, self.alloc_flags.get());
+        if got == 0 {
+            return None;
+        }
+        // The fill took whole slabs' worth into the jemalloc cache.
+        self.dirty.set(true);
+        self.counts[bin].set(got as u8 - 1);
+        Some(stack[got - 1].get())
+    }
+
+    /// Keeps `p` (a live block of usable size in `bin`'s class) for the next allocation.
+    #[inline]
+    fn push(&self, bin: usize, p: *mut c_void) {
+        let n = self.counts[bin].get() as usize;
+        let n = if n >= CLASS_CAP[bin].load(Ordering::Relaxed) as usize {
+            self.spill(bin, n)
+        } else {
+            n
+        };
+        self.stacks[bin][n].set(p);
+        self.counts[bin].set(n as u8 + 1);
+        self.dirty.set(true);
+    }
+
+    /// Gives the older half of a full stack to the jemalloc cache; the new count.
+    #[cold]
+    fn spill(&self, bin: usize, n: usize) -> usize {
+        let half = n / 2;
+        let size = CLASS_SIZE[bin].load(Ordering::Relaxed) as usize;
+        let stack = &self.stacks[bin];
+        for c in &stack[..half] {
+            // SAFETY: every pointer in a live front's stack is a block of its kind, of
+            // this bin's class, that nobody else holds.
+            unsafe { arena::free_sized(c.get(), size, self.free_flags()) };
+        }
+        for i in half..n {
+            stack[i - half].set(stack[i].get());
+        }
+        n - half
+    }
+
+    /// Gives every block of the stacks to the jemalloc cache.
+    fn spill_all(&self) {
+        for ((count, stack), class) in self.counts.iter().zip(&self.stacks).zip(&CLASS_SIZE) {
+            let size = class.load(Ordering::Relaxed) as usize;
+            for c in &stack[..count.replace(0) as usize] {
+                // SAFETY: as in `spill`.
+                unsafe { arena::free_sized(c.get(), size, self.free_flags()) };
+            }
+        }
+    }
+
+    /// Forgets the stacks of a destroyed kind: their arenas are gone.
+    fn drop_stacks(&self) {
+        self.counts.iter().for_each(|c| c.set(0));
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Entry {
     slot: u32,
     tcache: u32,
     thread: u32,
+    /// Address of the thread's front, read only by that thread.
+    front: usize,
 }
 
 static REGISTRY: crate::sys::lock::Mutex<Vec<Entry>> = crate::sys::lock::Mutex::new(Vec::new());
@@ -35,20 +202,23 @@ pub(crate) fn after_fork_in_child() {
     unsafe { REGISTRY.force_unlock() };
 }
 
-/// This thread's cache per slot: `DIRTY | gen << 32 | (tcache + 1)` (31 bits of
-/// generation), 0 = none yet.
-struct Table {
-    entries: [Cell<u64>; TOTAL_SLOTS],
+/// This thread's front per slot (0: none yet), in the OS layer's per-thread words: a
+/// Rust thread-local here would cost a `__tls_get_addr` call per allocation and per free.
+#[inline]
+fn table() -> &'static [Cell<usize>] {
+    &crate::sys::tls::thread_words()[..TOTAL_SLOTS]
 }
 
-/// The thread freed blocks into (or filled) this cache since it last flushed it, so a
-/// flush may give memory back to a full kind.
-const DIRTY: u64 = 1 << 63;
-const GEN_MASK: u32 = 0x7fff_ffff;
+const _: () = assert!(TOTAL_SLOTS <= crate::sys::tls::THREAD_WORDS);
 
+/// The front behind a table entry.
 #[inline]
-fn entry_gen(v: u64) -> u32 {
-    (v >> 32) as u32 & GEN_MASK
+fn front_at(p: usize) -> Option<&'static Front> {
+    let p = p as *const Front;
+    // SAFETY: a non-null entry comes from Box::into_raw in `front` of this thread and is
+    // freed only by this thread's exit cleanup, which clears the entry first; the front is
+    // all Cells, so shared references are all anyone takes.
+    unsafe { p.as_ref() }
 }
 
 fn destroy_cache(e: &Entry) {
@@ -59,23 +229,29 @@ fn destroy_cache(e: &Entry) {
     }
 }
 
-/// Destroys the thread's caches when it exits. A `pthread` key's destructor rather than a
-/// Rust thread-local with `Drop`: registering that calls glibc's `calloc` in every new
-/// thread, which gives each of them a 64 MiB glibc arena (1 GiB of address space for a
+/// Empties and frees the thread's fronts when it exits. A `pthread` key's destructor rather
+/// than a Rust thread-local with `Drop`: registering that calls glibc's `calloc` in every
+/// new thread, which gives each of them a 64 MiB glibc arena (1 GiB of address space for a
 /// program starting threads in waves), where memkind's threads touch no glibc malloc.
 fn cleanup() {
     let _ = CLEANUP_STATE.try_with(|s| s.set(CLEANUP_DONE));
-    let _ = TABLE.try_with(|t| t.entries.iter().for_each(|e| e.set(0)));
     let me = thread_index();
     let mut reg = REGISTRY.lock();
     reg.retain(|e| {
         if e.thread == me {
+            // The entry is still listed, so its kind was not destroyed: its stacks hold
+            // live blocks of it.
+            if let Some(f) = front_at(e.front) {
+                f.spill_all();
+            }
             destroy_cache(e);
             false
         } else {
             true
         }
     });
+    drop(reg);
+    table().iter().for_each(free_front);
 }
 
 /// The key's destructor: the value is only a marker that the thread has caches.
@@ -96,7 +272,6 @@ const CLEANUP_ARMED: u8 = 2;
 const CLEANUP_DONE: u8 = 3;
 
 thread_local! {
-    static TABLE: Table = const { Table { entries: [const { Cell::new(0) }; TOTAL_SLOTS] } };
     static CLEANUP_STATE: Cell<u8> = const { Cell::new(CLEANUP_NONE) };
 }
 
@@ -120,77 +295,43 @@ fn arm_cleanup() -> bool {
     }
 }
 
-/// The calling thread's cache for `slot`, created on first use; None when no cache can be
-/// had (thread exiting, jemalloc out of cache slots, kind being destroyed).
+/// The calling thread's live front of `slot`, made on first use when `create`; None when
+/// none can be had (thread exiting, jemalloc out of cache slots, kind being destroyed).
 #[inline]
-pub fn get(slot: &Slot) -> Option<u32> {
-    lookup(slot, false)
-}
-
-/// [`get`] for a free: marks the cache as holding freed blocks.
-#[inline]
-pub fn get_for_free(slot: &Slot) -> Option<u32> {
-    lookup(slot, true)
-}
-
-#[inline]
-fn lookup(slot: &Slot, freeing: bool) -> Option<u32> {
+fn front(slot: &Slot, create: bool) -> Option<&'static Front> {
     let gen = slot.gen.load(Ordering::Acquire);
-    TABLE
-        .try_with(|t| {
-            let cell = t.entries.get(slot.id as usize)?;
-            let v = cell.get();
-            if v != 0 && entry_gen(v) == gen & GEN_MASK {
-                if freeing && v & DIRTY == 0 {
-                    cell.set(v | DIRTY);
-                }
-                return Some((v as u32) - 1);
-            }
-            let id = create(slot, gen)?;
-            // Dirty from the start: the fill of a new cache takes more blocks than asked.
-            cell.set(DIRTY | (((gen & GEN_MASK) as u64) << 32) | (id as u64 + 1));
-            Some(id)
-        })
-        .ok()
-        .flatten()
+    let cell = table().get(slot.id as usize)?;
+    if let Some(f) = front_at(cell.get()) {
+        if f.gen.get() == gen && f.live.get() {
+            return Some(f);
+        }
+    }
+    if !create {
+        return None;
+    }
+    renew(slot, cell, gen)
 }
 
-/// Whether the calling thread's cache of `slot` holds blocks freed since its last flush.
-pub fn is_dirty(slot: &Slot) -> bool {
-    let gen = slot.gen.load(Ordering::Acquire) & GEN_MASK;
-    TABLE
-        .try_with(|t| {
-            t.entries
-                .get(slot.id as usize)
-                .is_some_and(|c| c.get() & DIRTY != 0 && entry_gen(c.get()) == gen)
-        })
-        .unwrap_or(false)
-}
-
-/// Whether the calling thread's cache of `slot` may hold blocks a flush would give back;
-/// clears the mark.
-pub fn take_dirty(slot: &Slot) -> bool {
-    let gen = slot.gen.load(Ordering::Acquire) & GEN_MASK;
-    TABLE
-        .try_with(|t| {
-            let cell = t.entries.get(slot.id as usize)?;
-            let v = cell.get();
-            if v & DIRTY != 0 && entry_gen(v) == gen {
-                cell.set(v & !DIRTY);
-                return Some(true);
-            }
-            None
-        })
-        .ok()
-        .flatten()
-        .unwrap_or(false)
-}
-
+/// Makes the thread's front of `slot` live for generation `gen`.
 #[cold]
-fn create(slot: &Slot, gen: u32) -> Option<u32> {
+fn renew(slot: &Slot, cell: &Cell<usize>, gen: u32) -> Option<&'static Front> {
     if !arm_cleanup() {
         return None;
     }
+    init_classes();
+    let f = match front_at(cell.get()) {
+        Some(f) => {
+            // A front of a destroyed kind (or one whose cache could not be had).
+            f.drop_stacks();
+            f
+        }
+        None => {
+            let p = Box::into_raw(Box::new(Front::new())) as usize;
+            cell.set(p);
+            front_at(p)?
+        }
+    };
+    f.live.set(false);
     let id = arena::tcache_create()?;
     let mut reg = REGISTRY.lock();
     if slot.gen.load(Ordering::Acquire) != gen || !slot.is_live() {
@@ -202,19 +343,120 @@ fn create(slot: &Slot, gen: u32) -> Option<u32> {
         slot: slot.id,
         tcache: id,
         thread: thread_index(),
+        front: cell.get(),
     });
-    Some(id)
+    drop(reg);
+    f.gen.set(gen);
+    f.tcache.set(id);
+    f.alloc_flags
+        .set(arena::flags_with_cache(slot.thread_arena(), id));
+    // Dirty from the start: the fill of a new cache takes more blocks than asked.
+    f.dirty.set(true);
+    f.live.set(true);
+    Some(f)
+}
+
+/// Allocates `size` bytes (`extra`: mallocx flags without arena or cache) through the
+/// calling thread's front of `slot`; None when the thread has no front (the caller goes
+/// past every cache).
+#[inline]
+pub fn alloc(slot: &Slot, size: usize, extra: c_int) -> Option<*mut c_void> {
+    let f = front(slot, true)?;
+    if size <= FRONT_MAX && (extra == 0 || extra == arena::ZERO) {
+        if let Some(bin) = bin_of(size) {
+            if let Some(p) = f.pop(bin).or_else(|| f.refill(bin)) {
+                if extra != 0 {
+                    // SAFETY: p is a block of at least `size` bytes that nobody else holds.
+                    unsafe { std::ptr::write_bytes(p.cast::<u8>(), 0, size) };
+                }
+                return Some(p);
+            }
+        }
+    }
+    Some(arena::alloc(size, f.alloc_flags.get() | extra))
+}
+
+/// A cached block for a request of `size` bytes (1..=FRONT_MAX) from the calling thread's
+/// front of `slot`; None on any miss (no front yet, empty stack), which the general path
+/// handles.
+#[inline]
+pub fn pop_cached(slot: &Slot, size: usize) -> Option<*mut c_void> {
+    let f = front(slot, false)?;
+    f.pop(bin_of(size)?)
+}
+
+/// Keeps `p` in the calling thread's front of `slot` if its stack has room; false sends
+/// the caller down the general path.
+///
+/// # Safety
+/// `p` must be a live block of `slot`, of usable size `size`, claimed by the caller.
+#[inline]
+pub unsafe fn push_cached(slot: &Slot, p: *mut c_void, size: usize) -> bool {
+    let Some(f) = front(slot, false) else {
+        return false;
+    };
+    let Some(bin) = bin_of(size).filter(|_| size <= FRONT_MAX) else {
+        return false;
+    };
+    if f.counts[bin].get() >= CLASS_CAP[bin].load(Ordering::Relaxed) {
+        return false;
+    }
+    f.push(bin, p);
+    true
+}
+
+/// Frees `p`, a live block of `slot` of usable size `size`, through the calling thread's
+/// front; false when the thread has no front (the caller frees past every cache).
+///
+/// # Safety
+/// `p` must be a live block of `slot`, of usable size `size`, claimed by the caller.
+#[inline]
+pub unsafe fn free(slot: &Slot, p: *mut c_void, size: usize) -> bool {
+    let Some(f) = front(slot, true) else {
+        return false;
+    };
+    if size <= FRONT_MAX {
+        if let Some(bin) = bin_of(size) {
+            f.push(bin, p);
+            return true;
+        }
+    }
+    f.dirty.set(true);
+    // SAFETY: per the contract.
+    unsafe { arena::free_sized(p, size, f.free_flags()) };
+    true
+}
+
+/// The calling thread's `mallocx` flags for `slot` (its arena and jemalloc cache), made on
+/// first use; None when the thread has no front.
+#[inline]
+pub fn alloc_flags(slot: &Slot) -> Option<c_int> {
+    front(slot, true).map(|f| f.alloc_flags.get())
+}
+
+/// Whether the calling thread's cache of `slot` holds blocks freed since its last flush.
+pub fn is_dirty(slot: &Slot) -> bool {
+    front(slot, false).is_some_and(|f| f.dirty.get())
+}
+
+/// Whether the calling thread's cache of `slot` may hold blocks a flush would give back;
+/// clears the mark.
+pub fn take_dirty(slot: &Slot) -> bool {
+    front(slot, false).is_some_and(|f| f.dirty.replace(false))
 }
 
 /// Gives the calling thread's cached blocks of `slot` back to the arenas.
 pub fn flush_own(slot: &Slot) {
-    if let Some(id) = get(slot) {
-        arena::tcache_flush(id);
+    if let Some(f) = front(slot, false) {
+        f.spill_all();
+        arena::tcache_flush(f.tcache.get());
     }
 }
 
-/// Destroys every thread's cache of `slot` and invalidates the threads' entries. Called
-/// while the kind is being destroyed, before its arenas go.
+/// Destroys every thread's cache of `slot` and invalidates the threads' fronts. Called
+/// while the kind is being destroyed, before its arenas go. The calling thread's own front
+/// is freed too (a program cycling through kinds would otherwise keep one per slot); other
+/// threads drop theirs when they next use the slot, or at exit.
 pub fn drop_kind(slot: &Slot) {
     let mut reg = REGISTRY.lock();
     slot.gen.fetch_add(1, Ordering::AcqRel);
@@ -227,4 +469,18 @@ pub fn drop_kind(slot: &Slot) {
             true
         }
     });
+    drop(reg);
+    if let Some(cell) = table().get(slot.id as usize) {
+        free_front(cell);
+    }
+}
+
+/// Frees the front of a table entry whose registry entry is gone, and clears the entry.
+fn free_front(cell: &Cell<usize>) {
+    let p = cell.replace(0) as *mut Front;
+    if !p.is_null() {
+        // SAFETY: p came from Box::into_raw in this thread (the table is per thread); its
+        // entry is cleared and its registry entry gone, so nothing refers to it any more.
+        drop(unsafe { Box::from_raw(p) });
+    }
 }

@@ -41,7 +41,9 @@ pub(crate) const CACHE_AUTOMATIC: u8 = 1;
 /// An explicit cache per thread for this kind (see `cache.rs`).
 pub(crate) const CACHE_PER_THREAD: u8 = 2;
 
-#[repr(C)]
+/// A power-of-two size, so telling a handle from a foreign pointer (`slot_in`) and finding a
+/// slot by id are shifts rather than multiplications on the allocation fast paths.
+#[repr(C, align(1024))]
 pub struct Slot {
     /// Must stay first: the hooks get a pointer to it and find their slot from it.
     hooks: extent_hooks_t,
@@ -183,29 +185,23 @@ impl Slot {
         }
     }
 
+    /// The calling thread's arena of this kind.
+    #[inline]
+    fn thread_arena(&self) -> u32 {
+        let n = self.narenas.load(Ordering::Acquire).max(1);
+        self.arenas[(thread_index() % n) as usize].load(Ordering::Relaxed)
+    }
+
     /// mallocx flags for the calling thread: its arena of this kind, with or without cache.
     #[inline]
     fn flags(&self) -> c_int {
-        let n = self.narenas.load(Ordering::Acquire).max(1);
-        let a = self.arenas[(thread_index() % n) as usize].load(Ordering::Relaxed);
         match self.tcache.load(Ordering::Relaxed) {
-            CACHE_AUTOMATIC => arena::flags(a, true),
-            CACHE_PER_THREAD => match cache::get(self) {
-                Some(tc) => arena::flags_with_cache(a, tc),
-                None => arena::flags(a, false),
-            },
-            _ => arena::flags(a, false),
+            CACHE_AUTOMATIC => arena::flags(self.thread_arena(), true),
+            CACHE_PER_THREAD => {
+                cache::alloc_flags(self).unwrap_or_else(|| arena::flags(self.thread_arena(), false))
+            }
+            _ => arena::flags(self.thread_arena(), false),
         }
-    }
-
-    /// dallocx flags for kinds not on the automatic cache (those are freed by `raw_free`).
-    #[inline]
-    fn free_flags(&self) -> c_int {
-        let tc = match self.tcache.load(Ordering::Relaxed) {
-            CACHE_PER_THREAD => cache::get_for_free(self),
-            _ => None,
-        };
-        arena::free_flags(tc)
     }
 
     /// Whether this kind is served by the automatic cache and the calling thread is bound to
@@ -238,10 +234,12 @@ impl Slot {
 
     #[inline]
     fn raw_alloc(&self, size: usize, extra: c_int) -> *mut c_void {
-        if self.thread_bound() {
-            arena::alloc_bound(size, extra)
-        } else {
-            arena::alloc(size, self.flags() | extra)
+        match self.tcache.load(Ordering::Relaxed) {
+            CACHE_PER_THREAD => cache::alloc(self, size, extra).unwrap_or_else(|| {
+                arena::alloc(size, arena::flags(self.thread_arena(), false) | extra)
+            }),
+            _ if self.thread_bound() => arena::alloc_bound(size, extra),
+            _ => arena::alloc(size, self.flags() | extra),
         }
     }
 
@@ -249,21 +247,32 @@ impl Slot {
     /// `p` must be a live block of this kind, claimed by the caller.
     #[inline]
     unsafe fn raw_free(&self, p: *mut c_void) {
-        if self.tcache.load(Ordering::Relaxed) == CACHE_AUTOMATIC {
+        match self.tcache.load(Ordering::Relaxed) {
             // SAFETY: per the contract; the automatic cache only ever holds this kind's blocks.
-            unsafe { arena::free_bound(p) }
-        } else {
-            self.note_free();
-            if self.huge_live.load(Ordering::Relaxed) != 0 {
-                // SAFETY: per the contract.
-                return unsafe { self.free_maybe_huge(p) };
+            CACHE_AUTOMATIC => unsafe { arena::free_bound(p) },
+            CACHE_PER_THREAD => {
+                self.note_free();
+                // SAFETY: p is a live block (the contract).
+                let size = unsafe { arena::usable_size(p) };
+                if size >= HUGE_BLOCK && self.huge_live.load(Ordering::Relaxed) != 0 {
+                    // SAFETY: per the contract.
+                    return unsafe { self.free_huge(p, size) };
+                }
+                // SAFETY: per the contract; `size` is p's usable size.
+                if !unsafe { cache::free(self, p, size) } {
+                    // SAFETY: as above.
+                    unsafe { arena::free_sized(p, size, arena::free_flags(None)) }
+                }
             }
-            // SAFETY: per the contract.
-            unsafe { arena::free(p, self.free_flags()) }
+            _ => {
+                self.note_free();
+                // SAFETY: per the contract.
+                unsafe { arena::free(p, arena::free_flags(None)) }
+            }
         }
     }
 
-    /// Counts a block that [`Self::free_maybe_huge`] will give back at its free.
+    /// Counts a block that [`Self::free_huge`] will give back at its free.
     #[inline]
     fn note_alloc(&self, size: usize) {
         if size >= HUGE_BLOCK && self.is_file() {
@@ -271,27 +280,28 @@ impl Slot {
         }
     }
 
-    /// Frees `p`; a block of at least [`HUGE_BLOCK`] also has its arena purged, so its
-    /// file blocks go back to the file system at the free (as memkind does), not after
+    /// Frees `p` (of usable size `size`, at least [`HUGE_BLOCK`]) and purges its arena, so
+    /// its file blocks go back to the file system at the free (as memkind does), not after
     /// the 10 s decay or at exit. jemalloc's own eager purge of large extents is off
     /// (muzzy decay -1): it acts on coalesced free ranges, so batches of 64 KiB blocks
     /// would be punched out and re-reserved every round.
     ///
     /// # Safety
-    /// As for `raw_free`.
+    /// As for `raw_free`, and `size` is p's usable size.
     #[cold]
-    unsafe fn free_maybe_huge(&self, p: *mut c_void) {
+    unsafe fn free_huge(&self, p: *mut c_void, size: usize) {
         // SAFETY: p is a live block of this kind (the caller's contract).
-        let (size, a) = unsafe { (arena::usable_size(p), arena::arena_of(p)) };
+        let a = unsafe { arena::arena_of(p) };
         // SAFETY: per the contract.
-        unsafe { arena::free(p, self.free_flags()) };
-        if size >= HUGE_BLOCK {
-            let _ = self
-                .huge_live
-                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-            if let Some(a) = a {
-                arena::purge(a);
-            }
+        if !unsafe { cache::free(self, p, size) } {
+            // SAFETY: per the contract.
+            unsafe { arena::free_sized(p, size, arena::free_flags(None)) }
+        }
+        let _ = self
+            .huge_live
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        if let Some(a) = a {
+            arena::purge(a);
         }
     }
 
@@ -393,13 +403,30 @@ fn not_default_memory(p: *mut c_void) {
     unsafe { arena::free_uncached(p) }
 }
 
-/// Free fast path for blocks of the kind on the automatic cache (DEFAULT): true when `p`
-/// lies in DEFAULT's memory and was handed to jemalloc; false sends the caller down the
-/// general path (other kinds, foreign pointers, `MEMKIND_CHECK=1`).
+/// Allocation fast path of the kinds with per-thread caches (file kinds, static kinds but
+/// DEFAULT): a block of the right class from the calling thread's front. None sends the
+/// caller down the general path (any other kind, a large request, an empty stack, no
+/// front yet, `MEMKIND_CHECK=1`).
+#[inline]
+pub fn cached_malloc_fast(h: *const c_void, size: usize) -> Option<*mut c_void> {
+    if size == 0 || size > cache::FRONT_MAX || !env::check_known_off() {
+        return None;
+    }
+    let slot = slot_of_handle(h)?;
+    if !slot.is_live() || slot.tcache.load(Ordering::Relaxed) != CACHE_PER_THREAD {
+        return None;
+    }
+    cache::pop_cached(slot, size)
+}
+
+/// Free fast path: true when `p` lies in DEFAULT's memory and was handed to jemalloc, or
+/// is a small block of a kind with per-thread caches and went into the calling thread's
+/// front; false sends the caller down the general path (other kinds, foreign pointers,
+/// a full stack, `MEMKIND_CHECK=1`).
 #[inline]
 // The C contract of memkind_free: a pointer in a kind's memory is a live block of it.
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
-pub fn default_free_fast(p: *mut c_void) -> bool {
+pub fn free_fast(p: *mut c_void) -> bool {
     if !env::check_known_off() {
         return false;
     }
@@ -411,7 +438,21 @@ pub fn default_free_fast(p: *mut c_void) -> bool {
             unsafe { arena::free_bound(p) };
             true
         }
-        _ => false,
+        Some(id) => match slot_by_id(id) {
+            Some(s) if s.is_live() && s.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD => {
+                // SAFETY: p lies in a live kind's memory: a live block of it by the C
+                // contract, as above.
+                let size = unsafe { arena::usable_size(p) };
+                // SAFETY: the same block, of usable size `size`.
+                let kept = unsafe { cache::push_cached(s, p, size) };
+                if kept {
+                    s.note_free();
+                }
+                kept
+            }
+            _ => false,
+        },
+        None => false,
     }
 }
 
@@ -835,3 +876,5 @@ pub fn defrag(p: *mut c_void) -> Option<*mut c_void> {
     slot.note_free();
     Some(record(slot, q))
 }
+
+const _: () = assert!(std::mem::size_of::<Slot>() == 1024);
