@@ -91,6 +91,16 @@ pub fn class_size(size: usize) -> usize {
     unsafe { je::nallocx(size, 0) }
 }
 
+/// Regions per slab of jemalloc's small size class `bin` (its bins count from the 8-byte
+/// class up); None beyond the small classes.
+pub fn bin_nregs(bin: usize) -> Option<u32> {
+    let name = std::ffi::CString::new(format!("arenas.bin.{bin}.nregs")).ok()?;
+    let mut n: u32 = 0;
+    // SAFETY: arenas.bin.<i>.nregs is a uint32_t.
+    let r = unsafe { ctl(&name, Some(&mut n), None) };
+    (r == 0).then_some(n)
+}
+
 static BATCH_ALLOC: OnceCell<([usize; 2], usize)> = OnceCell::new();
 
 /// jemalloc's `experimental.batch_alloc` argument.

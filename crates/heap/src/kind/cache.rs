@@ -32,7 +32,7 @@ pub(crate) const FRONT_MAX: usize = 4096;
 /// Size classes a front can hold (jemalloc has 29 up to 4 KiB with 16-byte quanta).
 const NBINS: usize = 32;
 /// Most blocks a stack holds; a stack holds at most [`STACK_BYTES`] of blocks beyond four.
-const CAP: usize = 16;
+const CAP: usize = 32;
 const STACK_BYTES: usize = 16 << 10;
 
 /// Per 8-byte step of request size up to FRONT_MAX: the front bin + 1 (0 = none).
@@ -40,7 +40,11 @@ static CLASS_OF: [AtomicU8; FRONT_MAX / 8 + 1] = [const { AtomicU8::new(0) }; FR
 /// Per bin: jemalloc's usable size of its blocks.
 static CLASS_SIZE: [AtomicU16; NBINS] = [const { AtomicU16::new(0) }; NBINS];
 /// Per bin: how many blocks its stack holds.
-static CLASS_CAP: [AtomicU8; NBINS] = [const { AtomicU8::new(0) }; NBINS];
+static CLASS_CAP: [AtomicU16; NBINS] = [const { AtomicU16::new(0) }; NBINS];
+/// Per bin: how many blocks a refill takes in one call, fewer than a slab holds (0: one
+/// at a time). jemalloc's batch fill carves a request of a slab or more out of fresh
+/// slabs, which the matching frees then empty and hand back: extent churn every round.
+static CLASS_FILL: [AtomicU16; NBINS] = [const { AtomicU16::new(0) }; NBINS];
 static CLASSES: std::sync::Once = std::sync::Once::new();
 
 /// Reads jemalloc's size classes up to FRONT_MAX into the tables above. Runs before any
@@ -60,7 +64,11 @@ fn init_classes() {
                 }
                 CLASS_SIZE[bins].store(class as u16, Ordering::Relaxed);
                 let cap = (STACK_BYTES / class).clamp(4, CAP);
-                CLASS_CAP[bins].store(cap as u8, Ordering::Relaxed);
+                CLASS_CAP[bins].store(cap as u16, Ordering::Relaxed);
+                // jemalloc's bins start at its smallest class, as this table does.
+                let nregs = arena::bin_nregs(bins).unwrap_or(0) as usize;
+                let fill = (cap / 2).min(nregs.saturating_sub(1));
+                CLASS_FILL[bins].store(fill as u16, Ordering::Relaxed);
                 bins += 1;
                 last = class;
             }
@@ -89,7 +97,7 @@ pub(crate) struct Front {
     /// Blocks went into this front or its jemalloc cache since the last flush, so a flush
     /// may give memory back to a full kind.
     dirty: Cell<bool>,
-    counts: [Cell<u8>; NBINS],
+    counts: [Cell<u16>; NBINS],
     stacks: [[Cell<*mut c_void>; CAP]; NBINS],
 }
 
@@ -118,22 +126,25 @@ impl Front {
         if n == 0 {
             return None;
         }
-        count.set(n as u8 - 1);
+        count.set(n as u16 - 1);
         self.stacks[bin].get(n - 1).map(Cell::get)
     }
 
     /// Refills an empty stack with half its capacity and takes one block.
     fn refill(&self, bin: usize) -> Option<*mut c_void> {
-        let cap = CLASS_CAP[bin].load(Ordering::Relaxed) as usize;
+        let fill = CLASS_FILL.get(bin)?.load(Ordering::Relaxed) as usize;
+        if fill == 0 {
+            return None;
+        }
         let size = CLASS_SIZE[bin].load(Ordering::Relaxed) as usize;
         let stack = self.stacks.get(bin)?;
-        let got = arena::batch_alloc(&stack[..(cap / 2).max(1)], size, self.alloc_flags.get());
+        let got = arena::batch_alloc(&stack[..fill], size, self.alloc_flags.get());
         if got == 0 {
             return None;
         }
         // The fill took whole slabs' worth into the jemalloc cache.
         self.dirty.set(true);
-        self.counts[bin].set(got as u8 - 1);
+        self.counts[bin].set(got as u16 - 1);
         Some(stack[got - 1].get())
     }
 
@@ -147,7 +158,7 @@ impl Front {
             n
         };
         self.stacks[bin][n].set(p);
-        self.counts[bin].set(n as u8 + 1);
+        self.counts[bin].set(n as u16 + 1);
         self.dirty.set(true);
     }
 
