@@ -8,7 +8,7 @@
 //! and wild frees are reported instead of corrupting the heap.
 
 use std::sync::atomic::{
-    AtomicBool, AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    AtomicBool, AtomicPtr, AtomicU16, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
 };
 
 use crate::error::Error;
@@ -36,6 +36,8 @@ pub struct Chunk {
     pub file_off: AtomicU64,
     live: AtomicPtr<AtomicU64>,
     live_len: AtomicUsize,
+    /// Class map: one byte per page (0 = none), mapped for whole-GiB chunks.
+    classes: AtomicUsize,
     /// A caller's region (`memkind_create_fixed`), not a reservation of ours.
     pub fixed: AtomicBool,
 }
@@ -48,6 +50,7 @@ const EMPTY_CHUNK: Chunk = Chunk {
     file_off: AtomicU64::new(0),
     live: AtomicPtr::new(std::ptr::null_mut()),
     live_len: AtomicUsize::new(0),
+    classes: AtomicUsize::new(0),
     fixed: AtomicBool::new(false),
 };
 
@@ -58,6 +61,12 @@ static CHUNKS: [Chunk; MAX_CHUNKS] = [EMPTY_CHUNK; MAX_CHUNKS];
 /// or fixed regions that need the full lookup). Lets the free fast path name the kind
 /// with one load.
 static GIB_SLOT: [AtomicU16; OWNER_LEN] = [const { AtomicU16::new(0) }; OWNER_LEN];
+/// Per GiB of a whole-GiB chunk: the address of the class byte of the GiB's first page in
+/// the chunk's class map (0 = none). See [`set_class`].
+static GIB_CLASSES: [AtomicUsize; OWNER_LEN] = [const { AtomicUsize::new(0) }; OWNER_LEN];
+const PAGE_SHIFT: u32 = 12;
+/// Class bytes per GiB.
+const GIB_PAGES: usize = 1 << (CHUNK_SHIFT - PAGE_SHIFT);
 /// Indices of the fixed chunks (0 = free entry); written under `TABLE_LOCK`.
 static FIXED: [AtomicU16; MAX_FIXED] = [const { AtomicU16::new(0) }; MAX_FIXED];
 /// Entries of FIXED ever used: searches stop there.
@@ -173,6 +182,48 @@ pub fn slot_of_gib(p: usize) -> Option<u32> {
     (v != 0).then(|| v as u32 - 1)
 }
 
+/// The class byte of the page `p` lies on, in a whole-GiB chunk's class map.
+///
+/// The map names the size class of the blocks that start on each page, so the free fast
+/// path need not ask jemalloc (a lookup in its radix tree through its thread state, the
+/// largest part of a cached free). Every allocation of a kind with per-thread caches that
+/// does not come out of such a cache writes its block's class here before the block is
+/// handed out (cached blocks were written when they first came from jemalloc). The entry
+/// of a page where a live block starts cannot change under it: every block starting on a
+/// page belongs to the extent holding that page, so all such blocks have one class, and
+/// a large block is the only block starting on its first page. A free of a block is
+/// ordered after its allocation by whatever handed the pointer over, so it reads the
+/// value written for that block or a later write of the same value.
+#[inline(always)]
+fn class_byte(p: usize) -> Option<&'static AtomicU8> {
+    let base = GIB_CLASSES.get(p >> CHUNK_SHIFT)?.load(Ordering::Acquire);
+    if base == 0 {
+        return None;
+    }
+    let idx = (p >> PAGE_SHIFT) & (GIB_PAGES - 1);
+    // SAFETY: a non-zero entry is the start of GIB_PAGES mapped bytes of a registered
+    // chunk's class map; the map is unmapped only after the entry is cleared at
+    // unregistering, and a pointer into a kind is only handed here while the kind lives.
+    Some(unsafe { &*((base + idx) as *const AtomicU8) })
+}
+
+/// Records `class` (0 = none) for the block starting at `p`.
+#[inline]
+pub fn set_class(p: usize, class: u8) {
+    if let Some(b) = class_byte(p) {
+        // Read first: a large block leaves an untouched map page unwritten (no DRAM).
+        if b.load(Ordering::Relaxed) != class {
+            b.store(class, Ordering::Relaxed);
+        }
+    }
+}
+
+/// The class recorded for the page of `p` (0 = none or no map).
+#[inline(always)]
+pub fn class_at(p: usize) -> u8 {
+    class_byte(p).map_or(0, |b| b.load(Ordering::Relaxed))
+}
+
 /// Index of the chunk holding `p` (0 if none).
 pub fn index_of(p: usize) -> u16 {
     let gib = p >> CHUNK_SHIFT;
@@ -198,12 +249,22 @@ fn new_live_map(len: usize) -> Option<(usize, usize, usize)> {
     }
     let words = (len >> SLOT_SHIFT).div_ceil(64);
     let map_bytes = (words * 8).next_multiple_of(sys::page_size());
-    let live = sys::reserve(map_bytes, sys::page_size()).ok()?;
-    if sys::map_anon_rw(live, map_bytes).is_err() {
-        sys::unmap(live, map_bytes);
+    Some((map_zeroed(map_bytes)?, words, map_bytes))
+}
+
+/// Maps `bytes` (a multiple of the page size) of zeroed, lazily backed memory.
+fn map_zeroed(bytes: usize) -> Option<usize> {
+    let at = sys::reserve(bytes, sys::page_size()).ok()?;
+    if sys::map_anon_rw(at, bytes).is_err() {
+        sys::unmap(at, bytes);
         return None;
     }
-    Some((live, words, map_bytes))
+    Some(at)
+}
+
+/// Bytes of the class map of a chunk of `len` bytes.
+fn class_map_bytes(len: usize) -> usize {
+    (len >> PAGE_SHIFT).next_multiple_of(sys::page_size())
 }
 
 fn drop_live_map(live: usize, map_bytes: usize) {
@@ -301,16 +362,23 @@ pub fn register(base: usize, len: usize, slot: u32, file_off: u64) -> Option<u16
         return None;
     }
     let (live, words, map_bytes) = new_live_map(len)?;
+    let Some(classes) = map_zeroed(class_map_bytes(len)) else {
+        drop_live_map(live, map_bytes);
+        return None;
+    };
     let _g = TABLE_LOCK.lock();
     // A GiB already claimed (a fixed region over memory the caller gave back) stays its.
     let taken = gibs(base, len).any(|g| OWNER[g].load(Ordering::Relaxed) != 0);
     let Some(idx) = free_chunk_index().filter(|_| !taken) else {
         drop_live_map(live, map_bytes);
+        sys::unmap(classes, class_map_bytes(len));
         return None;
     };
     fill(idx, base, len, slot, file_off, (live, words));
     CHUNKS[idx].fixed.store(false, Ordering::Relaxed);
-    for g in gibs(base, len) {
+    CHUNKS[idx].classes.store(classes, Ordering::Relaxed);
+    for (i, g) in gibs(base, len).enumerate() {
+        GIB_CLASSES[g].store(classes + i * GIB_PAGES, Ordering::Release);
         OWNER[g].store(idx as u16, Ordering::Release);
         GIB_SLOT[g].store(slot as u16 + 1, Ordering::Release);
     }
@@ -335,6 +403,11 @@ pub fn unregister(idx: u16) {
         for g in gibs(base, len) {
             GIB_SLOT[g].store(0, Ordering::Release);
             OWNER[g].store(0, Ordering::Release);
+            GIB_CLASSES[g].store(0, Ordering::Release);
+        }
+        let classes = c.classes.swap(0, Ordering::AcqRel);
+        if classes != 0 {
+            sys::unmap(classes, class_map_bytes(len));
         }
     }
     let live = c.live.swap(std::ptr::null_mut(), Ordering::AcqRel);

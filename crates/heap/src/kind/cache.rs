@@ -23,7 +23,7 @@ use std::os::raw::{c_int, c_void};
 use std::sync::atomic::{AtomicU16, AtomicU8, Ordering};
 
 use super::{file::MAX_KINDS, statics::NUM_STATIC, thread_index, Slot};
-use crate::arena;
+use crate::{arena, chunk};
 
 const TOTAL_SLOTS: usize = NUM_STATIC + MAX_KINDS;
 
@@ -141,6 +141,9 @@ impl Front {
         let got = arena::batch_alloc(&stack[..fill], size, self.alloc_flags.get());
         if got == 0 {
             return None;
+        }
+        for c in &stack[..got] {
+            chunk::set_class(c.get() as usize, bin as u8 + 1);
         }
         // The fill took whole slabs' worth into the jemalloc cache.
         self.dirty.set(true);
@@ -384,7 +387,29 @@ pub fn alloc(slot: &Slot, size: usize, extra: c_int) -> Option<*mut c_void> {
             }
         }
     }
-    Some(arena::alloc(size, f.alloc_flags.get() | extra))
+    let p = arena::alloc(size, f.alloc_flags.get() | extra);
+    // SAFETY: p is NULL or the block jemalloc just returned.
+    unsafe { note_block(p) };
+    Some(p)
+}
+
+/// Records the class of a block of a kind with per-thread caches that did not come out of
+/// a front (see `chunk::class_at`); NULL is ignored.
+///
+/// # Safety
+/// `p` is NULL or a live block jemalloc just handed out.
+#[inline]
+pub(crate) unsafe fn note_block(p: *mut c_void) {
+    if p.is_null() {
+        return;
+    }
+    // SAFETY: p is live (the contract).
+    let size = unsafe { arena::usable_size(p) };
+    let class = match bin_of(size) {
+        Some(bin) if size <= FRONT_MAX => bin as u8 + 1,
+        _ => 0,
+    };
+    chunk::set_class(p as usize, class);
 }
 
 /// A cached block for a request of `size` bytes (1..=FRONT_MAX) from the calling thread's
@@ -397,23 +422,24 @@ pub fn pop_cached(slot: &Slot, size: usize) -> Option<*mut c_void> {
 }
 
 /// Keeps `p` in the calling thread's front of `slot` if its stack has room; false sends
-/// the caller down the general path.
+/// the caller down the general path. `class` is the block's class from the class map
+/// (`chunk::class_at`, non-zero).
 ///
 /// # Safety
-/// `p` must be a live block of `slot`, of usable size `size`, claimed by the caller.
+/// `p` must be a live block of `slot` of that class, claimed by the caller.
 #[inline]
-pub unsafe fn push_cached(slot: &Slot, p: *mut c_void, size: usize) -> bool {
+pub unsafe fn push_cached(slot: &Slot, p: *mut c_void, class: u8) -> bool {
     let Some(f) = front(slot, false) else {
         return false;
     };
-    let Some(bin) = bin_of(size).filter(|_| size <= FRONT_MAX) else {
-        return false;
-    };
-    if f.counts[bin].get() >= CLASS_CAP[bin].load(Ordering::Relaxed) {
-        return false;
+    let bin = class as usize - 1;
+    match (f.counts.get(bin), CLASS_CAP.get(bin)) {
+        (Some(n), Some(cap)) if n.get() < cap.load(Ordering::Relaxed) => {
+            f.push(bin, p);
+            true
+        }
+        _ => false,
     }
-    f.push(bin, p);
-    true
 }
 
 /// Frees `p`, a live block of `slot` of usable size `size`, through the calling thread's

@@ -236,7 +236,10 @@ impl Slot {
     fn raw_alloc(&self, size: usize, extra: c_int) -> *mut c_void {
         match self.tcache.load(Ordering::Relaxed) {
             CACHE_PER_THREAD => cache::alloc(self, size, extra).unwrap_or_else(|| {
-                arena::alloc(size, arena::flags(self.thread_arena(), false) | extra)
+                let p = arena::alloc(size, arena::flags(self.thread_arena(), false) | extra);
+                // SAFETY: p is NULL or the block jemalloc just returned.
+                unsafe { cache::note_block(p) };
+                p
             }),
             _ if self.thread_bound() => arena::alloc_bound(size, extra),
             _ => arena::alloc(size, self.flags() | extra),
@@ -440,11 +443,13 @@ pub fn free_fast(p: *mut c_void) -> bool {
         }
         Some(id) => match slot_by_id(id) {
             Some(s) if s.is_live() && s.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD => {
+                let class = chunk::class_at(p as usize);
+                if class == 0 {
+                    return false;
+                }
                 // SAFETY: p lies in a live kind's memory: a live block of it by the C
-                // contract, as above.
-                let size = unsafe { arena::usable_size(p) };
-                // SAFETY: the same block, of usable size `size`.
-                let kept = unsafe { cache::push_cached(s, p, size) };
+                // contract, as above, of the class the map records for it.
+                let kept = unsafe { cache::push_cached(s, p, class) };
                 if kept {
                     s.note_free();
                 }
@@ -765,6 +770,10 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
         target.note_free();
         target.note_alloc(size);
     }
+    if target.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD {
+        // SAFETY: q is the live block rallocx just returned.
+        unsafe { cache::note_block(q) };
+    }
     Ok(record(target, q))
 }
 
@@ -874,6 +883,10 @@ pub fn defrag(p: *mut c_void) -> Option<*mut c_void> {
         arena::free(p, arena::free_flags(None));
     }
     slot.note_free();
+    if slot.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD {
+        // SAFETY: q is the live block allocated above.
+        unsafe { cache::note_block(q) };
+    }
     Some(record(slot, q))
 }
 
