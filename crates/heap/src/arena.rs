@@ -101,7 +101,7 @@ pub fn bin_nregs(bin: usize) -> Option<u32> {
     (r == 0).then_some(n)
 }
 
-static BATCH_ALLOC: OnceCell<([usize; 2], usize)> = OnceCell::new();
+static BATCH_ALLOC: ArenaMib = ArenaMib::plain(c"experimental.batch_alloc");
 
 /// jemalloc's `experimental.batch_alloc` argument.
 #[repr(C)]
@@ -116,25 +116,6 @@ struct BatchPacket {
 /// one call: jemalloc copies them out of the thread cache's bin in bulk. Returns how many
 /// it gave (fewer when the kind runs out of memory).
 pub fn batch_alloc(ptrs: &[std::cell::Cell<*mut c_void>], size: usize, flags: c_int) -> usize {
-    let Ok(&(mib, len)) = BATCH_ALLOC.get_or_try_init(|| {
-        let mut mib = [0usize; 2];
-        let mut len = mib.len();
-        // SAFETY: mib has room for `len` entries; the name is NUL-terminated.
-        let r = unsafe {
-            je::mallctlnametomib(
-                c"experimental.batch_alloc".as_ptr(),
-                mib.as_mut_ptr(),
-                &mut len,
-            )
-        };
-        if r == 0 {
-            Ok((mib, len))
-        } else {
-            Err(r)
-        }
-    }) else {
-        return 0;
-    };
     let mut packet = BatchPacket {
         // Cell<T> has T's layout, and jemalloc writing through it is what Cell allows.
         ptrs: ptrs.as_ptr() as *mut *mut c_void,
@@ -143,19 +124,9 @@ pub fn batch_alloc(ptrs: &[std::cell::Cell<*mut c_void>], size: usize, flags: c_
         flags,
     };
     let mut filled = 0usize;
-    let mut flen = std::mem::size_of::<usize>();
-    // SAFETY: the MIB names experimental.batch_alloc, which reads one packet and writes a
-    // size_t; the packet's array has room for `num` pointers.
-    let r = unsafe {
-        je::mallctlbymib(
-            mib.as_ptr(),
-            len,
-            &mut filled as *mut usize as *mut c_void,
-            &mut flen,
-            &mut packet as *mut BatchPacket as *mut c_void,
-            std::mem::size_of::<BatchPacket>(),
-        )
-    };
+    // SAFETY: experimental.batch_alloc reads one packet and writes a size_t; the packet's
+    // array has room for `num` pointers.
+    let r = unsafe { BATCH_ALLOC.exchange(0, Some(&mut filled), Some(&mut packet)) };
     if r == 0 {
         filled.min(ptrs.len())
     } else {
@@ -197,8 +168,8 @@ unsafe fn ctl<T>(name: &CStr, old: Option<&mut T>, new: Option<&mut T>) -> c_int
     unsafe { je::mallctl(name.as_ptr(), oldp, oldlenp, newp, newlen) }
 }
 
-/// MIB of a per-arena name (`arena.<i>.*`, `stats.arenas.<i>.*`), looked up once; the
-/// arena index goes in position `pos`.
+/// MIB of a mallctl name, looked up once: a per-arena one (`arena.<i>.*`, `stats.arenas.<i>.*`)
+/// takes the arena index in position `pos`.
 struct ArenaMib {
     name: &'static CStr,
     pos: usize,
@@ -218,6 +189,11 @@ impl ArenaMib {
         }
     }
 
+    /// A name without an arena index.
+    const fn plain(name: &'static CStr) -> Self {
+        Self::at(name, usize::MAX)
+    }
+
     fn mib(&self, arena: u32) -> Option<([usize; 6], usize)> {
         let m = self.mib.get_or_try_init(|| {
             let mut mib = [0usize; 6];
@@ -231,49 +207,46 @@ impl ArenaMib {
             }
         });
         let &(mut mib, len) = m.ok()?;
-        mib[self.pos] = arena as usize;
+        if let Some(slot) = mib.get_mut(self.pos) {
+            *slot = arena as usize;
+        }
         Some((mib, len))
+    }
+
+    /// Reads into `old` and writes `new` (either may be absent); jemalloc's error code.
+    ///
+    /// # Safety
+    /// `O` and `N` must be the types jemalloc documents for this name's value and input.
+    unsafe fn exchange<O, N>(&self, arena: u32, old: Option<&mut O>, new: Option<&mut N>) -> c_int {
+        let Some((mib, len)) = self.mib(arena) else {
+            return libc::ENOENT;
+        };
+        let mut olen = std::mem::size_of::<O>();
+        let (oldp, oldlenp) = match old {
+            Some(o) => (o as *mut O as *mut c_void, &mut olen as *mut usize),
+            None => (std::ptr::null_mut(), std::ptr::null_mut()),
+        };
+        let (newp, newlen) = match new {
+            Some(n) => (n as *mut N as *mut c_void, std::mem::size_of::<N>()),
+            None => (std::ptr::null_mut(), 0),
+        };
+        // SAFETY: the MIB came from jemalloc; the pointers and lengths describe a valid O
+        // and N (or nothing), which the caller vouches are this name's types.
+        unsafe { je::mallctlbymib(mib.as_ptr(), len, oldp, oldlenp, newp, newlen) }
     }
 
     /// # Safety
     /// `T` must be the type jemalloc documents for this name.
     unsafe fn call<T>(&self, arena: u32, new: Option<&mut T>) -> c_int {
-        let Some((mib, len)) = self.mib(arena) else {
-            return libc::ENOENT;
-        };
-        let (newp, newlen) = match new {
-            Some(n) => (n as *mut T as *mut c_void, std::mem::size_of::<T>()),
-            None => (std::ptr::null_mut(), 0),
-        };
-        // SAFETY: the MIB came from jemalloc; newp/newlen describe a valid T (or nothing).
-        unsafe {
-            je::mallctlbymib(
-                mib.as_ptr(),
-                len,
-                std::ptr::null_mut(),
-                std::ptr::null_mut(),
-                newp,
-                newlen,
-            )
-        }
+        // SAFETY: per the contract; nothing is read.
+        unsafe { self.exchange::<u8, T>(arena, None, new) }
     }
 
     /// Reads a `size_t` value.
     fn get_usize(&self, arena: u32) -> Option<usize> {
-        let (mib, len) = self.mib(arena)?;
         let mut v = 0usize;
-        let mut vlen = std::mem::size_of::<usize>();
-        // SAFETY: every name read through this is a size_t; v and vlen describe one.
-        let r = unsafe {
-            je::mallctlbymib(
-                mib.as_ptr(),
-                len,
-                &mut v as *mut usize as *mut c_void,
-                &mut vlen,
-                std::ptr::null_mut(),
-                0,
-            )
-        };
+        // SAFETY: every name read through this is a size_t.
+        let r = unsafe { self.exchange::<usize, u8>(arena, Some(&mut v), None) };
         (r == 0).then_some(v)
     }
 }
