@@ -92,6 +92,8 @@ extern "C" fn parent() {
 extern "C" fn child() {
     // Only this thread survived the fork: a lock another thread held then is free now.
     super::cache::after_fork_in_child();
+    // SAFETY: as above; the forking thread was not failing an allocation.
+    unsafe { super::RECLAIM_LOCK.force_unlock() };
     for slot in super::statics::SLOTS.iter().chain(file::SLOTS.iter()) {
         // SAFETY: no other thread exists in the child to own the lock.
         unsafe { slot.space.force_unlock() };

@@ -354,6 +354,10 @@ impl Slot {
             && !self.freed.load(Ordering::Acquire)
             && !self.grown_since_reclaim()
             && !(self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD && cache::is_dirty(self))
+            // Last: a reclaim under way may have consumed the marks above; one that just
+            // ended has bumped the epoch.
+            && !RECLAIMING.load(Ordering::Acquire)
+            && (full >> 48) as u16 == self.reclaims.load(Ordering::Acquire) as u16
     }
 
     /// Records that `size`/`extra` failed in reclaim epoch `epoch` with nothing to reclaim.
@@ -614,8 +618,26 @@ fn alloc_retry(slot: &Slot, size: usize, extra: c_int, epoch: u32) -> Result<*mu
     if !slot.bounded() {
         return Err(Error::NoMem);
     }
+    // Failures are serialized: threads failing together would otherwise see one another's
+    // reclaim half done (the marks it consumed cleared, its purge not finished) and give
+    // up while it makes room.
+    let _serial = RECLAIM_LOCK.lock();
+    RECLAIMING.store(true, Ordering::SeqCst);
+    let r = retry_locked(slot, size, extra, epoch);
+    RECLAIMING.store(false, Ordering::Release);
+    r
+}
+
+/// [`alloc_retry`] under the reclaim lock.
+fn retry_locked(slot: &Slot, size: usize, extra: c_int, epoch: u32) -> Result<*mut c_void> {
     let mut epoch = epoch;
-    if slot.reclaim() {
+    // Bounded: a retry that commits part of its extent and fails leaves the kind "grown".
+    for _ in 0..2 {
+        let now = slot.reclaims.load(Ordering::Acquire);
+        // A reclaim that ran since this attempt started may have made room; else try one.
+        if now == epoch && !slot.reclaim() {
+            break;
+        }
         epoch = slot.reclaims.load(Ordering::Acquire);
         let p = slot.raw_alloc(size, extra);
         if !p.is_null() {
@@ -626,6 +648,11 @@ fn alloc_retry(slot: &Slot, size: usize, extra: c_int, epoch: u32) -> Result<*mu
     slot.record_full(size, extra, epoch);
     Err(Error::NoMem)
 }
+
+/// Set while a failed allocation reclaims: a recorded failure does not hold meanwhile.
+static RECLAIMING: AtomicBool = AtomicBool::new(false);
+/// Held while a failed allocation reclaims and retries (see `alloc_retry`).
+pub(crate) static RECLAIM_LOCK: crate::sys::lock::Mutex<()> = crate::sys::lock::Mutex::new(());
 
 #[inline]
 pub fn malloc(slot: &Slot, size: usize) -> Result<*mut c_void> {
