@@ -346,18 +346,19 @@ impl Slot {
 
     /// Whether the request a failure was recorded for (`full`, non-zero) is this one and
     /// still bound to fail: nothing was freed into or committed to the kind, no reclaim
-    /// ran, and this thread's cache of it holds no freed blocks since.
+    /// ran or is running, and this thread's cache of it holds no freed blocks since.
     #[cold]
     fn known_full(&self, full: u64, size: usize, extra: c_int) -> bool {
+        let same_epoch = || (full >> 48) as u16 == self.reclaims.load(Ordering::Acquire) as u16;
         full_key(size, extra) == Some(full & FULL_KEY_MASK)
-            && (full >> 48) as u16 == self.reclaims.load(Ordering::Acquire) as u16
+            && same_epoch()
             && !self.freed.load(Ordering::Acquire)
             && !self.grown_since_reclaim()
             && !(self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD && cache::is_dirty(self))
             // Last: a reclaim under way may have consumed the marks above; one that just
             // ended has bumped the epoch.
             && !RECLAIMING.load(Ordering::Acquire)
-            && (full >> 48) as u16 == self.reclaims.load(Ordering::Acquire) as u16
+            && same_epoch()
     }
 
     /// Records that `size`/`extra` failed in reclaim epoch `epoch` with nothing to reclaim.
