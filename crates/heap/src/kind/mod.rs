@@ -350,15 +350,17 @@ impl Slot {
     #[cold]
     fn known_full(&self, full: u64, size: usize, extra: c_int) -> bool {
         let same_epoch = || (full >> 48) as u16 == self.reclaims.load(Ordering::Acquire) as u16;
-        full_key(size, extra) == Some(full & FULL_KEY_MASK)
-            && same_epoch()
-            && !self.freed.load(Ordering::Acquire)
-            && !self.grown_since_reclaim()
-            && !(self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD && cache::is_dirty(self))
-            // Last: a reclaim under way may have consumed the marks above; one that just
-            // ended has bumped the epoch.
-            && !RECLAIMING.load(Ordering::Acquire)
-            && same_epoch()
+        let own_dirty =
+            || self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD && cache::is_dirty(self);
+        if full_key(size, extra) != Some(full & FULL_KEY_MASK) || !same_epoch() {
+            return false;
+        }
+        if self.freed.load(Ordering::Acquire) || self.grown_since_reclaim() || own_dirty() {
+            return false;
+        }
+        // Last: a reclaim under way may have consumed the marks above; one that just ended
+        // has bumped the epoch.
+        !RECLAIMING.load(Ordering::Acquire) && same_epoch()
     }
 
     /// Records that `size`/`extra` failed in reclaim epoch `epoch` with nothing to reclaim.
