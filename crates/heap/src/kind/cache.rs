@@ -87,10 +87,9 @@ fn bin_of(size: usize) -> Option<usize> {
 /// One thread's cache of one kind. Cells only: it is reached through a shared reference
 /// by its own thread alone.
 pub(crate) struct Front {
-    /// The kind's generation this front belongs to.
-    gen: Cell<u32>,
-    /// Registered with a jemalloc cache for `gen`.
-    live: Cell<bool>,
+    /// The kind's generation this front serves, + 1 (0: none): registered with a jemalloc
+    /// cache for it. One compare tells a live front on the fast paths.
+    live_gen: Cell<u64>,
     tcache: Cell<u32>,
     /// `mallocx` flags: the thread's arena of the kind and `tcache`.
     alloc_flags: Cell<c_int>,
@@ -104,8 +103,7 @@ pub(crate) struct Front {
 impl Front {
     fn new() -> Self {
         Front {
-            gen: Cell::new(0),
-            live: Cell::new(false),
+            live_gen: Cell::new(0),
             tcache: Cell::new(0),
             alloc_flags: Cell::new(0),
             dirty: Cell::new(false),
@@ -316,7 +314,7 @@ fn front(slot: &Slot, create: bool) -> Option<&'static Front> {
     let gen = slot.gen.load(Ordering::Acquire);
     let cell = table().get(slot.id as usize)?;
     if let Some(f) = front_at(cell.get()) {
-        if f.gen.get() == gen && f.live.get() {
+        if f.live_gen.get() == gen as u64 + 1 {
             return Some(f);
         }
     }
@@ -345,7 +343,7 @@ fn renew(slot: &Slot, cell: &Cell<usize>, gen: u32) -> Option<&'static Front> {
             front_at(p)?
         }
     };
-    f.live.set(false);
+    f.live_gen.set(0);
     let id = arena::tcache_create()?;
     let mut reg = REGISTRY.lock();
     if slot.gen.load(Ordering::Acquire) != gen || !slot.is_live() {
@@ -360,13 +358,12 @@ fn renew(slot: &Slot, cell: &Cell<usize>, gen: u32) -> Option<&'static Front> {
         front: cell.get(),
     });
     drop(reg);
-    f.gen.set(gen);
     f.tcache.set(id);
     f.alloc_flags
         .set(arena::flags_with_cache(slot.thread_arena(), id));
     // Dirty from the start: the fill of a new cache takes more blocks than asked.
     f.dirty.set(true);
-    f.live.set(true);
+    f.live_gen.set(gen as u64 + 1);
     Some(f)
 }
 

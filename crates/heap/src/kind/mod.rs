@@ -422,10 +422,9 @@ pub fn cached_malloc_fast(h: *const c_void, size: usize) -> Option<*mut c_void> 
     if size == 0 || size > cache::FRONT_MAX || !env::check_known_off() {
         return None;
     }
-    let slot = slot_of_handle(h)?;
-    if !slot.is_live() || slot.tcache.load(Ordering::Relaxed) != CACHE_PER_THREAD {
-        return None;
-    }
+    // Created kinds first: they are what this path is for. A live front of the slot's
+    // current generation shows the kind is live and has per-thread caches.
+    let slot = file::slot_of_handle(h).or_else(|| statics::slot_of_handle(h))?;
     cache::pop_cached(slot, size)
 }
 
@@ -448,8 +447,10 @@ pub fn free_fast(p: *mut c_void) -> bool {
             unsafe { arena::free_bound(p) };
             true
         }
+        // A live front of the slot's current generation (checked by push_cached) shows
+        // the kind is live and has per-thread caches.
         Some(id) => match slot_by_id(id) {
-            Some(s) if s.is_live() && s.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD => {
+            Some(s) => {
                 let class = chunk::class_at(p as usize);
                 if class == 0 {
                     return false;
