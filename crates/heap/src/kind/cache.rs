@@ -77,6 +77,15 @@ fn init_classes() {
     });
 }
 
+/// Usable size of the blocks of class-map value `class` (non-zero).
+#[inline]
+pub fn class_size(class: u8) -> Option<usize> {
+    let size = CLASS_SIZE
+        .get((class as usize).checked_sub(1)?)?
+        .load(Ordering::Relaxed);
+    (size != 0).then_some(size as usize)
+}
+
 /// The bin of a request of `size` bytes (1..=FRONT_MAX), if a front holds its class.
 #[inline]
 fn bin_of(size: usize) -> Option<usize> {

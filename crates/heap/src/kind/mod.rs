@@ -728,6 +728,20 @@ pub fn free_sized(p: *mut c_void) -> Option<(&'static Slot, usize)> {
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
 #[inline]
 pub fn usable_size(p: *const c_void) -> Option<usize> {
+    if env::check_known_off() {
+        // A whole-GiB chunk's kind in one load, and a small block's size from the class
+        // map (memtier asks at every malloc and free); fixed regions take the full lookup.
+        if let Some(s) = chunk::slot_of_gib(p as usize).and_then(slot_by_id) {
+            if !s.is_live() {
+                return None;
+            }
+            if let Some(size) = cache::class_size(chunk::class_at(p as usize)) {
+                return Some(size);
+            }
+            // SAFETY: p lies in a live kind's memory: a live block by the C contract.
+            return Some(unsafe { arena::usable_size(p) });
+        }
+    }
     match owner(p) {
         // SAFETY: is_live shows p is the start of a live block.
         Owner::Live(_, c) if looks_live(c, p) => Some(unsafe { arena::usable_size(p) }),
