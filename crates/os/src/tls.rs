@@ -10,8 +10,8 @@
 
 use std::cell::Cell;
 
-/// Words in the block.
-pub const THREAD_WORDS: usize = 1024;
+/// Words in the block: the per-thread table of the kinds (538 slots) and a few spare.
+pub const THREAD_WORDS: usize = 544;
 
 #[cfg(all(target_arch = "x86_64", target_os = "linux"))]
 std::arch::global_asm!(

@@ -221,6 +221,8 @@ static REGISTRY: crate::sys::lock::Mutex<Vec<Entry>> = crate::sys::lock::Mutex::
 pub(crate) fn after_fork_in_child() {
     // SAFETY: only the forking thread exists in the child, and it is not inside the lock.
     unsafe { REGISTRY.force_unlock() };
+    // SAFETY: as above.
+    unsafe { POOL.force_unlock() };
 }
 
 /// This thread's front per slot (0: none yet), in the OS layer's per-thread words: a
@@ -236,9 +238,10 @@ const _: () = assert!(TOTAL_SLOTS <= crate::sys::tls::THREAD_WORDS);
 #[inline]
 fn front_at(p: usize) -> Option<&'static Front> {
     let p = p as *const Front;
-    // SAFETY: a non-null entry comes from Box::into_raw in `front` of this thread and is
-    // freed only by this thread's exit cleanup, which clears the entry first; the front is
-    // all Cells, so shared references are all anyone takes.
+    // SAFETY: a non-null entry comes from Box::into_raw in `renew` (directly or through the
+    // pool, which hands a front to one thread at a time under its lock) and is given up
+    // only by `free_front` of this thread, which clears the entry first; the front is all
+    // Cells, so shared references are all anyone takes.
     unsafe { p.as_ref() }
 }
 
@@ -347,7 +350,8 @@ fn renew(slot: &Slot, cell: &Cell<usize>, gen: u32) -> Option<&'static Front> {
             f
         }
         None => {
-            let p = Box::into_raw(Box::new(Front::new())) as usize;
+            let pooled = POOL.lock().pop();
+            let p = pooled.unwrap_or_else(|| Box::into_raw(Box::new(Front::new())) as usize);
             cell.set(p);
             front_at(p)?
         }
@@ -518,12 +522,28 @@ pub fn drop_kind(slot: &Slot) {
     }
 }
 
-/// Frees the front of a table entry whose registry entry is gone, and clears the entry.
+/// Fronts no thread uses, kept for the next threads: their pages stay touched, so a new
+/// thread's first allocation of a kind costs no page faults (several microseconds each in
+/// a virtual machine), and threads started in waves reuse the same few.
+static POOL: crate::sys::lock::Mutex<Vec<usize>> = crate::sys::lock::Mutex::new(Vec::new());
+const POOL_MAX: usize = 256;
+
+/// Takes the front of a table entry whose registry entry is gone, and clears the entry.
 fn free_front(cell: &Cell<usize>) {
-    let p = cell.replace(0) as *mut Front;
-    if !p.is_null() {
-        // SAFETY: p came from Box::into_raw in this thread (the table is per thread); its
-        // entry is cleared and its registry entry gone, so nothing refers to it any more.
-        drop(unsafe { Box::from_raw(p) });
+    let p = cell.replace(0);
+    let Some(f) = front_at(p) else {
+        return;
+    };
+    // Emptied already (exit) or of a destroyed kind: nothing in the stacks is owned.
+    f.drop_stacks();
+    f.live_gen.set(0);
+    let mut pool = POOL.lock();
+    if pool.len() < POOL_MAX {
+        pool.push(p);
+        return;
     }
+    drop(pool);
+    // SAFETY: p came from Box::into_raw (in `renew`); its table entry is cleared and its
+    // registry entry gone, so nothing refers to it any more.
+    drop(unsafe { Box::from_raw(p as *mut Front) });
 }
