@@ -453,25 +453,24 @@ pub unsafe fn push_cached(slot: &Slot, p: *mut c_void, class: u8) -> bool {
 }
 
 /// Frees `p`, a live block of `slot` of usable size `size`, through the calling thread's
-/// front; false when the thread has no front (the caller frees past every cache).
+/// front, or past every cache when the thread has none.
 ///
 /// # Safety
 /// `p` must be a live block of `slot`, of usable size `size`, claimed by the caller.
 #[inline]
-pub unsafe fn free(slot: &Slot, p: *mut c_void, size: usize) -> bool {
+pub unsafe fn free(slot: &Slot, p: *mut c_void, size: usize) {
     let Some(f) = front(slot, true) else {
-        return false;
+        // SAFETY: per the contract.
+        return unsafe { arena::free_sized(p, size, arena::free_flags(None)) };
     };
     if size <= FRONT_MAX {
         if let Some(bin) = bin_of(size) {
-            f.push(bin, p);
-            return true;
+            return f.push(bin, p);
         }
     }
     f.dirty.set(true);
     // SAFETY: per the contract.
     unsafe { arena::free_sized(p, size, f.free_flags()) };
-    true
 }
 
 /// The calling thread's `mallocx` flags for `slot` (its arena and jemalloc cache), made on

@@ -238,7 +238,7 @@ impl Slot {
             CACHE_PER_THREAD => cache::alloc(self, size, extra).unwrap_or_else(|| {
                 let p = arena::alloc(size, arena::flags(self.thread_arena(), false) | extra);
                 // SAFETY: p is NULL or the block jemalloc just returned.
-                unsafe { cache::note_block(p) };
+                unsafe { self.note_new_block(p) };
                 p
             }),
             _ if self.thread_bound() => arena::alloc_bound(size, extra),
@@ -262,16 +262,26 @@ impl Slot {
                     return unsafe { self.free_huge(p, size) };
                 }
                 // SAFETY: per the contract; `size` is p's usable size.
-                if !unsafe { cache::free(self, p, size) } {
-                    // SAFETY: as above.
-                    unsafe { arena::free_sized(p, size, arena::free_flags(None)) }
-                }
+                unsafe { cache::free(self, p, size) }
             }
             _ => {
                 self.note_free();
                 // SAFETY: per the contract.
                 unsafe { arena::free(p, arena::free_flags(None)) }
             }
+        }
+    }
+
+    /// Records the class of a block jemalloc just handed out past the fronts (realloc,
+    /// defrag, a thread without a front), for kinds whose frees read the class map.
+    ///
+    /// # Safety
+    /// `p` is NULL or a live block jemalloc just returned.
+    #[inline]
+    unsafe fn note_new_block(&self, p: *mut c_void) {
+        if self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD {
+            // SAFETY: per the contract.
+            unsafe { cache::note_block(p) };
         }
     }
 
@@ -296,10 +306,7 @@ impl Slot {
         // SAFETY: p is a live block of this kind (the caller's contract).
         let a = unsafe { arena::arena_of(p) };
         // SAFETY: per the contract.
-        if !unsafe { cache::free(self, p, size) } {
-            // SAFETY: per the contract.
-            unsafe { arena::free_sized(p, size, arena::free_flags(None)) }
-        }
+        unsafe { cache::free(self, p, size) };
         let _ = self
             .huge_live
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
@@ -524,6 +531,16 @@ pub fn usable(h: *const c_void) -> Result<&'static Slot> {
     }
 }
 
+/// Without `MEMKIND_CHECK`: the slot whose whole-GiB chunk holds `p`, in one load. None
+/// for fixed regions, memory of no kind and with the check on (those take [`owner`]).
+#[inline]
+fn gib_slot(p: *const c_void) -> Option<&'static Slot> {
+    if !env::check_known_off() {
+        return None;
+    }
+    chunk::slot_of_gib(p as usize).and_then(slot_by_id)
+}
+
 /// What a pointer handed back to us turned out to be.
 pub enum Owner {
     Live(&'static Slot, &'static chunk::Chunk),
@@ -655,6 +672,11 @@ fn retry_locked(slot: &Slot, size: usize, extra: c_int, epoch: u32) -> Result<*m
 
 /// Set while a failed allocation reclaims: a recorded failure does not hold meanwhile.
 static RECLAIMING: AtomicBool = AtomicBool::new(false);
+/// In a forked child: a reclaim another thread was running is gone with it.
+pub(crate) fn reclaim_reset_in_child() {
+    RECLAIMING.store(false, Ordering::Release);
+}
+
 /// Held while a failed allocation reclaims and retries (see `alloc_retry`).
 pub(crate) static RECLAIM_LOCK: crate::sys::lock::Mutex<()> = crate::sys::lock::Mutex::new(());
 
@@ -728,19 +750,16 @@ pub fn free_sized(p: *mut c_void) -> Option<(&'static Slot, usize)> {
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
 #[inline]
 pub fn usable_size(p: *const c_void) -> Option<usize> {
-    if env::check_known_off() {
-        // A whole-GiB chunk's kind in one load, and a small block's size from the class
-        // map (memtier asks at every malloc and free); fixed regions take the full lookup.
-        if let Some(s) = chunk::slot_of_gib(p as usize).and_then(slot_by_id) {
-            if !s.is_live() {
-                return None;
-            }
-            if let Some(size) = cache::class_size(chunk::class_at(p as usize)) {
-                return Some(size);
-            }
-            // SAFETY: p lies in a live kind's memory: a live block by the C contract.
-            return Some(unsafe { arena::usable_size(p) });
+    // A small block's size from the class map (memtier asks at every malloc and free).
+    if let Some(s) = gib_slot(p) {
+        if !s.is_live() {
+            return None;
         }
+        if let Some(size) = cache::class_size(chunk::class_at(p as usize)) {
+            return Some(size);
+        }
+        // SAFETY: p lies in a live kind's memory: a live block by the C contract.
+        return Some(unsafe { arena::usable_size(p) });
     }
     match owner(p) {
         // SAFETY: is_live shows p is the start of a live block.
@@ -762,11 +781,8 @@ pub fn usable_size_or_report(func: &str, p: *const c_void) -> usize {
 
 #[inline]
 pub fn detect(p: *const c_void) -> Option<&'static Slot> {
-    if env::check_known_off() {
-        // One load names the kind of a whole-GiB chunk; fixed regions take the full lookup.
-        if let Some(s) = chunk::slot_of_gib(p as usize).and_then(slot_by_id) {
-            return s.is_live().then_some(s);
-        }
+    if let Some(s) = gib_slot(p) {
+        return s.is_live().then_some(s);
     }
     match owner(p) {
         Owner::Live(s, c) if looks_live(c, p) => Some(s),
@@ -821,10 +837,8 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
         target.note_free();
         target.note_alloc(size);
     }
-    if target.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD {
-        // SAFETY: q is the live block rallocx just returned.
-        unsafe { cache::note_block(q) };
-    }
+    // SAFETY: q is the live block rallocx just returned.
+    unsafe { target.note_new_block(q) };
     Ok(record(target, q))
 }
 
@@ -934,10 +948,8 @@ pub fn defrag(p: *mut c_void) -> Option<*mut c_void> {
         arena::free(p, arena::free_flags(None));
     }
     slot.note_free();
-    if slot.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD {
-        // SAFETY: q is the live block allocated above.
-        unsafe { cache::note_block(q) };
-    }
+    // SAFETY: q is the live block allocated above.
+    unsafe { slot.note_new_block(q) };
     Some(record(slot, q))
 }
 
