@@ -784,6 +784,13 @@ pub fn detect(p: *const c_void) -> Option<&'static Slot> {
     if let Some(s) = gib_slot(p) {
         return s.is_live().then_some(s);
     }
+    detect_outside_gib(p)
+}
+
+/// [`detect`] for pointers outside the whole-GiB chunks (fixed kinds, foreign memory) and
+/// under `MEMKIND_CHECK=1`: out of line, so the common case inlines into the C entry.
+#[cold]
+fn detect_outside_gib(p: *const c_void) -> Option<&'static Slot> {
     match owner(p) {
         Owner::Live(s, c) if looks_live(c, p) => Some(s),
         _ => None,
