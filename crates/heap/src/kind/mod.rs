@@ -761,11 +761,8 @@ pub fn usable_size(p: *const c_void) -> Option<usize> {
         // SAFETY: p lies in a live kind's memory: a live block by the C contract.
         return Some(unsafe { arena::usable_size(p) });
     }
-    match owner(p) {
-        // SAFETY: is_live shows p is the start of a live block.
-        Owner::Live(_, c) if looks_live(c, p) => Some(unsafe { arena::usable_size(p) }),
-        _ => None,
-    }
+    // SAFETY: detect vouches that p is the start of a live block.
+    detect_outside_gib(p).map(|_| unsafe { arena::usable_size(p) })
 }
 
 /// [`usable_size`] for the C API: 0 for NULL, 0 and a report for a pointer no kind owns.
@@ -787,8 +784,9 @@ pub fn detect(p: *const c_void) -> Option<&'static Slot> {
     detect_outside_gib(p)
 }
 
-/// [`detect`] for pointers outside the whole-GiB chunks (fixed kinds, foreign memory) and
-/// under `MEMKIND_CHECK=1`: out of line, so the common case inlines into the C entry.
+/// [`detect`] (and [`usable_size`]) for pointers outside the whole-GiB chunks (fixed kinds,
+/// foreign memory) and under `MEMKIND_CHECK=1`: out of line, so the common case inlines
+/// into the C entries.
 #[cold]
 fn detect_outside_gib(p: *const c_void) -> Option<&'static Slot> {
     match owner(p) {
