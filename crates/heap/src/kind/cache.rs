@@ -276,6 +276,7 @@ fn cleanup() {
     });
     drop(reg);
     table().iter().for_each(free_front);
+    large::release(true);
 }
 
 /// The key's destructor: the value is only a marker that the thread has caches.
@@ -545,4 +546,153 @@ fn free_front(cell: &Cell<usize>) {
     // SAFETY: p came from Box::into_raw (in `renew`); its table entry is cleared and its
     // registry entry gone, so nothing refers to it any more.
     drop(unsafe { Box::from_raw(p as *mut Front) });
+}
+
+/// DEFAULT's blocks beyond jemalloc's thread cache (its limit is 32 KiB; larger ones go to
+/// the arena, through the partition's extent hooks, at every malloc and free): each thread
+/// keeps a few recently freed ones for its next requests of about their size. The entries
+/// live in the per-thread words after the fronts' table, one word each: the block's
+/// address (page-aligned) with its usable size in pages in the low 12 bits.
+pub mod large {
+    use std::cell::Cell;
+    use std::os::raw::c_void;
+
+    use crate::{arena, chunk};
+
+    /// Requests above this are jemalloc's large classes, past its thread cache.
+    pub const MIN: usize = 32 << 10;
+    /// Largest block kept; also what a thread keeps at most in all.
+    const MAX: usize = 1 << 20;
+    const TOTAL: usize = 2 << 20;
+    const ENTRIES: usize = 4;
+    const PAGE_BITS: u32 = 12;
+    /// jemalloc's page (its build's LG_PAGE), which every large block is aligned to.
+    pub const ALIGN: usize = 1 << PAGE_BITS;
+    const PAGES_MASK: usize = (1 << PAGE_BITS) - 1;
+
+    /// The word after the entries: whether this thread may keep blocks.
+    const STATE_UNKNOWN: usize = 0;
+    const STATE_ON: usize = 1;
+    /// Exiting (or no exit hook could be had): frees go straight to jemalloc.
+    const STATE_OFF: usize = 2;
+
+    const FIRST: usize = super::TOTAL_SLOTS;
+    const _: () = assert!(FIRST + ENTRIES < crate::sys::tls::THREAD_WORDS);
+    const _: () = assert!(MAX >> PAGE_BITS <= PAGES_MASK);
+
+    #[inline]
+    fn words() -> &'static [Cell<usize>] {
+        &crate::sys::tls::thread_words()[FIRST..FIRST + ENTRIES + 1]
+    }
+
+    /// A kept block for a request of `size` bytes (above [`MIN`]) whose usable size is at
+    /// most a quarter larger, as jemalloc's own rounding to the next class can be.
+    #[inline]
+    pub fn take(size: usize) -> Option<*mut c_void> {
+        if size > MAX {
+            return None;
+        }
+        let limit = size + size / 4;
+        words()[..ENTRIES].iter().find_map(|w| {
+            let e = w.get();
+            let usable = (e & PAGES_MASK) << PAGE_BITS;
+            (usable >= size && usable <= limit).then(|| {
+                w.set(0);
+                (e & !PAGES_MASK) as *mut c_void
+            })
+        })
+    }
+
+    /// Class-map value on the first page of a large block of DEFAULT (the fronts' classes
+    /// are 1..=NBINS), so a free looks up the size of those blocks only. A mark left
+    /// behind (a block realloc moved) costs a later free of a small block on that page
+    /// the lookup, nothing else.
+    const MARK: u8 = u8::MAX;
+
+    /// Marks the block DEFAULT's arena just returned for a large request (NULL ignored).
+    #[inline]
+    pub fn mark(p: *mut c_void) {
+        if !p.is_null() {
+            chunk::set_class(p as usize, MARK);
+        }
+    }
+
+    #[inline]
+    pub fn is_marked(p: *mut c_void) -> bool {
+        p as usize & (ALIGN - 1) == 0 && chunk::class_at(p as usize) == MARK
+    }
+
+    /// Frees `p`, a live block of DEFAULT that [`is_marked`], keeping it for the thread's
+    /// next request when it is a large block and there is room.
+    ///
+    /// # Safety
+    /// `p` must be a live block of DEFAULT, claimed by the caller.
+    #[inline(never)]
+    pub unsafe fn free(p: *mut c_void) {
+        // SAFETY: per the contract.
+        let usable = unsafe { arena::usable_size(p) };
+        if usable > MIN && usable <= MAX && keep(p, usable) {
+            return;
+        }
+        // Its pages may hold small blocks next.
+        chunk::set_class(p as usize, 0);
+        // SAFETY: per the contract; `usable` is its usable size, and DEFAULT's blocks are
+        // served by the automatic cache.
+        unsafe { arena::free_sized(p, usable, 0) }
+    }
+
+    #[inline]
+    fn keep(p: *mut c_void, usable: usize) -> bool {
+        let w = words();
+        if w[ENTRIES].get() != STATE_ON && !turn_on(&w[ENTRIES]) {
+            return false;
+        }
+        let mut held = usable;
+        let mut free_entry = None;
+        for e in &w[..ENTRIES] {
+            match e.get() {
+                0 => free_entry = free_entry.or(Some(e)),
+                v => held += (v & PAGES_MASK) << PAGE_BITS,
+            }
+        }
+        match free_entry {
+            Some(e) if held <= TOTAL => {
+                e.set(p as usize | usable >> PAGE_BITS);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// First keep of the thread: arms the exit-time cleanup that gives the blocks back.
+    #[cold]
+    fn turn_on(state: &Cell<usize>) -> bool {
+        if state.get() == STATE_UNKNOWN {
+            state.set(if super::arm_cleanup() {
+                STATE_ON
+            } else {
+                STATE_OFF
+            });
+        }
+        state.get() == STATE_ON
+    }
+
+    /// Gives the thread's kept blocks back to jemalloc; with `last`, keeps none from now on
+    /// (the thread is exiting).
+    pub fn release(last: bool) {
+        let w = words();
+        if last {
+            w[ENTRIES].set(STATE_OFF);
+        }
+        for e in &w[..ENTRIES] {
+            let v = e.replace(0);
+            if v != 0 {
+                let p = (v & !PAGES_MASK) as *mut c_void;
+                chunk::set_class(p as usize, 0);
+                // SAFETY: a kept block is a live DEFAULT block nobody else holds, of this
+                // usable size; its entry is cleared, so it is freed once.
+                unsafe { arena::free_sized(p, (v & PAGES_MASK) << PAGE_BITS, 0) };
+            }
+        }
+    }
 }

@@ -241,7 +241,7 @@ impl Slot {
                 unsafe { self.note_new_block(p) };
                 p
             }),
-            _ if self.thread_bound() => arena::alloc_bound(size, extra),
+            _ if self.thread_bound() => default_alloc(size, extra),
             _ => arena::alloc(size, self.flags() | extra),
         }
     }
@@ -252,7 +252,7 @@ impl Slot {
     unsafe fn raw_free(&self, p: *mut c_void) {
         match self.tcache.load(Ordering::Relaxed) {
             // SAFETY: per the contract; the automatic cache only ever holds this kind's blocks.
-            CACHE_AUTOMATIC => unsafe { arena::free_bound(p) },
+            CACHE_AUTOMATIC => unsafe { default_free(p) },
             CACHE_PER_THREAD => {
                 self.note_free();
                 // SAFETY: p is a live block (the contract).
@@ -400,7 +400,7 @@ pub fn default_malloc_fast(size: usize) -> Option<*mut c_void> {
     if size == 0 || !env::check_known_off() {
         return None;
     }
-    let p = arena::alloc_bound(size, 0);
+    let p = default_alloc(size, 0);
     if p.is_null() {
         return None;
     }
@@ -409,6 +409,45 @@ pub fn default_malloc_fast(size: usize) -> Option<*mut c_void> {
     }
     not_default_memory(p);
     None
+}
+
+/// DEFAULT's allocation on the automatic cache: a large block the thread kept, else
+/// jemalloc's flag-free path. A kept block is DEFAULT's memory whichever arena the thread
+/// is bound to.
+#[inline]
+fn default_alloc(size: usize, extra: c_int) -> *mut c_void {
+    if size > cache::large::MIN {
+        return default_alloc_large(size, extra);
+    }
+    arena::alloc_bound(size, extra)
+}
+
+#[inline(never)]
+fn default_alloc_large(size: usize, extra: c_int) -> *mut c_void {
+    if extra == 0 {
+        if let Some(p) = cache::large::take(size) {
+            return p;
+        }
+    }
+    let p = arena::alloc_bound(size, extra);
+    cache::large::mark(p);
+    p
+}
+
+/// Frees a block of DEFAULT. Only a block its allocation marked can be large: the others
+/// skip the size lookup.
+///
+/// # Safety
+/// `p` must be a live block of DEFAULT, claimed by the caller.
+#[inline]
+unsafe fn default_free(p: *mut c_void) {
+    if cache::large::is_marked(p) {
+        // SAFETY: per the contract.
+        unsafe { cache::large::free(p) }
+    } else {
+        // SAFETY: per the contract; DEFAULT's blocks are served by the automatic cache.
+        unsafe { arena::free_bound(p) }
+    }
 }
 
 /// A plain malloc on a thread not bound to DEFAULT came from an automatic arena: give it
@@ -451,7 +490,7 @@ pub fn free_fast(p: *mut c_void) -> bool {
             // SAFETY: p lies in DEFAULT's memory, which only DEFAULT's arenas hand out, and
             // without MEMKIND_CHECK the caller's word that it is a live block is taken, as
             // memkind takes it.
-            unsafe { arena::free_bound(p) };
+            unsafe { default_free(p) };
             true
         }
         // A live front of the slot's current generation (checked by push_cached) shows
