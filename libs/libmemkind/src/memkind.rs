@@ -486,6 +486,8 @@ pub extern "C" fn memkind_get_capacity(kind: memkind_t) -> libc::ssize_t {
 #[no_mangle]
 pub extern "C" fn memkind_update_cached_stats() -> c_int {
     boundary_int::<MEMKIND_ERROR_RUNTIME, _>(|| {
+        // Freed large blocks this thread keeps for reuse would count as allocated.
+        kind::cache::release_large_own();
         if arena::refresh_stats() {
             MEMKIND_SUCCESS
         } else {

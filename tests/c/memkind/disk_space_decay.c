@@ -35,16 +35,22 @@ static void empty(memkind_t kind, size_t size)
 }
 
 /* Waits up to 20 s for the kind's file to hold less than 8 MiB; with a kind,
- * keeps allocating and freeing blocks meanwhile (64 KiB: past the thread
- * cache, so the arena sees them and its decay clock advances). */
+ * keeps allocating and freeing blocks meanwhile (batches of eight 64 KiB
+ * blocks: more than a thread keeps cached, so the arena sees them and its decay
+ * clock advances). */
 static long long wait_for_return(const char *dir, memkind_t busy)
 {
     long long used = -1;
-    int t, i;
+    int t, i, j;
     for (t = 0; t < 80; t++) {
         struct timespec quarter = {0, 250 * 1000 * 1000};
-        for (i = 0; busy && i < 2000; i++)
-            memkind_free(busy, memkind_malloc(busy, 64 << 10));
+        for (i = 0; busy && i < 250; i++) {
+            void *batch[8];
+            for (j = 0; j < 8; j++)
+                batch[j] = memkind_malloc(busy, 64 << 10);
+            for (j = 0; j < 8; j++)
+                memkind_free(busy, batch[j]);
+        }
         nanosleep(&quarter, NULL);
         used = disk_of_kind(dir);
         if (used >= 0 && used < (long long)(8 * MIB))

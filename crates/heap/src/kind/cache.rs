@@ -107,6 +107,8 @@ pub(crate) struct Front {
     dirty: Cell<bool>,
     counts: [Cell<u16>; NBINS],
     stacks: [[Cell<*mut c_void>; CAP]; NBINS],
+    /// Freed blocks above jemalloc's thread cache (see [`large`]).
+    large: [Cell<usize>; 2],
 }
 
 impl Front {
@@ -118,6 +120,7 @@ impl Front {
             dirty: Cell::new(false),
             counts: [const { Cell::new(0) }; NBINS],
             stacks: [const { [const { Cell::new(std::ptr::null_mut()) }; CAP] }; NBINS],
+            large: [const { Cell::new(0) }; 2],
         }
     }
 
@@ -191,6 +194,11 @@ impl Front {
 
     /// Gives every block of the stacks to the jemalloc cache.
     fn spill_all(&self) {
+        // SAFETY: a kept large block is a live block of this front's kind nobody else
+        // holds, of the usable size its entry records; the entry is cleared first.
+        large::drain_in(&self.large, |p, usable| unsafe {
+            arena::free_sized(p, usable, self.free_flags())
+        });
         for ((count, stack), class) in self.counts.iter().zip(&self.stacks).zip(&CLASS_SIZE) {
             let size = class.load(Ordering::Relaxed) as usize;
             for c in &stack[..count.replace(0) as usize] {
@@ -203,6 +211,7 @@ impl Front {
     /// Forgets the stacks of a destroyed kind: their arenas are gone.
     fn drop_stacks(&self) {
         self.counts.iter().for_each(|c| c.set(0));
+        self.large.iter().for_each(|c| c.set(0));
     }
 }
 
@@ -276,7 +285,7 @@ fn cleanup() {
     });
     drop(reg);
     table().iter().for_each(free_front);
-    large::release(true);
+    large::release_at_exit();
 }
 
 /// The key's destructor: the value is only a marker that the thread has caches.
@@ -398,6 +407,11 @@ pub fn alloc(slot: &Slot, size: usize, extra: c_int) -> Option<*mut c_void> {
             }
         }
     }
+    if size > large::MIN && extra == 0 {
+        if let Some(p) = large::take_in(&f.large, size) {
+            return Some(p);
+        }
+    }
     let p = arena::alloc(size, f.alloc_flags.get() | extra);
     // SAFETY: p is NULL or the block jemalloc just returned.
     unsafe { note_block(p) };
@@ -470,6 +484,14 @@ pub unsafe fn free(slot: &Slot, p: *mut c_void, size: usize) {
         }
     }
     f.dirty.set(true);
+    if large::fits(size) {
+        // A front keeps less than DEFAULT: its kind may be bounded, and no other thread
+        // can reach these blocks when that kind is full.
+        // SAFETY: an evicted block is a live block of this kind nobody else holds, of the
+        // usable size its entry recorded; its entry is cleared.
+        let evict = |q, n| unsafe { arena::free_sized(q, n, f.free_flags()) };
+        return large::keep_in(&f.large, p, size, large::MAX, evict);
+    }
     // SAFETY: per the contract.
     unsafe { arena::free_sized(p, size, f.free_flags()) };
 }
@@ -490,6 +512,24 @@ pub fn is_dirty(slot: &Slot) -> bool {
 /// clears the mark.
 pub fn take_dirty(slot: &Slot) -> bool {
     front(slot, false).is_some_and(|f| f.dirty.replace(false))
+}
+
+/// Gives the large blocks the calling thread keeps (of DEFAULT and of every live kind it
+/// has a front of) back to the arenas, so statistics read next do not count them.
+pub fn release_large_own() {
+    large::release_own();
+    for (id, cell) in table().iter().enumerate() {
+        if cell.get() == 0 {
+            continue;
+        }
+        if let Some(f) = super::slot_by_id(id as u32).and_then(|s| front(s, false)) {
+            // SAFETY: as in `Front::spill_all`: the front is live, so its kept blocks
+            // are live blocks of its kind.
+            large::drain_in(&f.large, |p, usable| unsafe {
+                arena::free_sized(p, usable, f.free_flags())
+            });
+        }
+    }
 }
 
 /// Gives the calling thread's cached blocks of `slot` back to the arenas.
@@ -548,11 +588,12 @@ fn free_front(cell: &Cell<usize>) {
     drop(unsafe { Box::from_raw(p as *mut Front) });
 }
 
-/// DEFAULT's blocks beyond jemalloc's thread cache (its limit is 32 KiB; larger ones go to
-/// the arena, through the partition's extent hooks, at every malloc and free): each thread
-/// keeps a few recently freed ones for its next requests of about their size. The entries
-/// live in the per-thread words after the fronts' table, one word each: the block's
-/// address (page-aligned) with its usable size in pages in the low 12 bits.
+/// Blocks beyond jemalloc's thread cache (its limit is 32 KiB; larger ones go to the
+/// arena, through the kind's extent hooks, at every malloc and free): a thread keeps a few
+/// recently freed ones for its next requests of about their size. Each entry is one word:
+/// the block's address (page-aligned) with its usable size in pages in the low 12 bits.
+/// DEFAULT's entries live in the per-thread words after the fronts' table; a front keeps
+/// two of its kind's, 1 MiB in all.
 pub mod large {
     use std::cell::Cell;
     use std::os::raw::c_void;
@@ -561,8 +602,9 @@ pub mod large {
 
     /// Requests above this are jemalloc's large classes, past its thread cache.
     pub const MIN: usize = 32 << 10;
-    /// Largest block kept; also what a thread keeps at most in all.
-    const MAX: usize = 1 << 20;
+    /// Largest block kept.
+    pub(super) const MAX: usize = 1 << 20;
+    /// What a thread keeps of DEFAULT at most in all.
     const TOTAL: usize = 2 << 20;
     const ENTRIES: usize = 4;
     const PAGE_BITS: u32 = 12;
@@ -570,7 +612,7 @@ pub mod large {
     pub const ALIGN: usize = 1 << PAGE_BITS;
     const PAGES_MASK: usize = (1 << PAGE_BITS) - 1;
 
-    /// The word after the entries: whether this thread may keep blocks.
+    /// The word after DEFAULT's entries: whether this thread may keep blocks.
     const STATE_UNKNOWN: usize = 0;
     const STATE_ON: usize = 1;
     /// Exiting (or no exit hook could be had): frees go straight to jemalloc.
@@ -585,15 +627,22 @@ pub mod large {
         &crate::sys::tls::thread_words()[FIRST..FIRST + ENTRIES + 1]
     }
 
-    /// A kept block for a request of `size` bytes (above [`MIN`]) whose usable size is at
-    /// most a quarter larger, as jemalloc's own rounding to the next class can be.
+    /// Whether a block of usable size `usable` may be kept.
     #[inline]
-    pub fn take(size: usize) -> Option<*mut c_void> {
+    pub fn fits(usable: usize) -> bool {
+        usable > MIN && usable <= MAX
+    }
+
+    /// Takes from `entries` a kept block for a request of `size` bytes (above [`MIN`])
+    /// whose usable size is at most a quarter larger, as jemalloc's own rounding to the
+    /// next class can be.
+    #[inline]
+    pub(super) fn take_in(entries: &[Cell<usize>], size: usize) -> Option<*mut c_void> {
         if size > MAX {
             return None;
         }
         let limit = size + size / 4;
-        words()[..ENTRIES].iter().find_map(|w| {
+        entries.iter().find_map(|w| {
             let e = w.get();
             let usable = (e & PAGES_MASK) << PAGE_BITS;
             (usable >= size && usable <= limit).then(|| {
@@ -601,6 +650,60 @@ pub mod large {
                 (e & !PAGES_MASK) as *mut c_void
             })
         })
+    }
+
+    /// Keeps `p` (usable size `usable`, which [`fits`]) in `entries`, which then hold at
+    /// most `total` bytes (at least [`MAX`]): the newest block wins, and older ones that
+    /// leave no room go to `evict` with their usable sizes.
+    #[inline]
+    pub(super) fn keep_in(
+        entries: &[Cell<usize>],
+        p: *mut c_void,
+        usable: usize,
+        total: usize,
+        mut evict: impl FnMut(*mut c_void, usize),
+    ) {
+        loop {
+            let mut held = usable;
+            let mut free_entry = None;
+            for e in entries {
+                match e.get() {
+                    0 => free_entry = free_entry.or(Some(e)),
+                    v => held += (v & PAGES_MASK) << PAGE_BITS,
+                }
+            }
+            match free_entry {
+                Some(e) if held <= total => {
+                    e.set(p as usize | usable >> PAGE_BITS);
+                    return;
+                }
+                // Ends: `usable` alone fits in `total`, and each round empties an entry.
+                _ => {
+                    let victim = entries.iter().position(|e| e.get() != 0).unwrap_or(0);
+                    drain_in(&entries[victim..=victim], &mut evict)
+                }
+            }
+        }
+    }
+
+    /// Empties `entries`, handing each block and its usable size to `free`.
+    pub(super) fn drain_in(entries: &[Cell<usize>], mut free: impl FnMut(*mut c_void, usize)) {
+        for e in entries {
+            let v = e.replace(0);
+            if v != 0 {
+                free(
+                    (v & !PAGES_MASK) as *mut c_void,
+                    (v & PAGES_MASK) << PAGE_BITS,
+                );
+            }
+        }
+    }
+
+    /// A block DEFAULT's calling thread kept, for a request of `size` bytes (above
+    /// [`MIN`]).
+    #[inline]
+    pub fn take(size: usize) -> Option<*mut c_void> {
+        take_in(&words()[..ENTRIES], size)
     }
 
     /// Class-map value on the first page of a large block of DEFAULT (the fronts' classes
@@ -631,13 +734,21 @@ pub mod large {
     pub unsafe fn free(p: *mut c_void) {
         // SAFETY: per the contract.
         let usable = unsafe { arena::usable_size(p) };
-        if usable > MIN && usable <= MAX && keep(p, usable) {
+        if fits(usable) && keep(p, usable) {
             return;
         }
-        // Its pages may hold small blocks next.
+        // SAFETY: per the contract; `usable` is its usable size.
+        unsafe { give_back(p, usable) }
+    }
+
+    /// Frees a block of DEFAULT to jemalloc, unmarked: its pages may hold small blocks
+    /// next.
+    ///
+    /// # Safety
+    /// `p` must be a live block of DEFAULT of usable size `usable`, claimed by the caller.
+    unsafe fn give_back(p: *mut c_void, usable: usize) {
         chunk::set_class(p as usize, 0);
-        // SAFETY: per the contract; `usable` is its usable size, and DEFAULT's blocks are
-        // served by the automatic cache.
+        // SAFETY: per the contract; DEFAULT's blocks are served by the automatic cache.
         unsafe { arena::free_sized(p, usable, 0) }
     }
 
@@ -647,21 +758,12 @@ pub mod large {
         if w[ENTRIES].get() != STATE_ON && !turn_on(&w[ENTRIES]) {
             return false;
         }
-        let mut held = usable;
-        let mut free_entry = None;
-        for e in &w[..ENTRIES] {
-            match e.get() {
-                0 => free_entry = free_entry.or(Some(e)),
-                v => held += (v & PAGES_MASK) << PAGE_BITS,
-            }
-        }
-        match free_entry {
-            Some(e) if held <= TOTAL => {
-                e.set(p as usize | usable >> PAGE_BITS);
-                true
-            }
-            _ => false,
-        }
+        // SAFETY: an evicted block is a live DEFAULT block nobody else holds, of the
+        // usable size its entry recorded; its entry is cleared.
+        keep_in(&w[..ENTRIES], p, usable, TOTAL, |q, n| unsafe {
+            give_back(q, n)
+        });
+        true
     }
 
     /// First keep of the thread: arms the exit-time cleanup that gives the blocks back.
@@ -677,22 +779,18 @@ pub mod large {
         state.get() == STATE_ON
     }
 
-    /// Gives the thread's kept blocks back to jemalloc; with `last`, keeps none from now on
-    /// (the thread is exiting).
-    pub fn release(last: bool) {
+    /// Gives the thread's kept blocks of DEFAULT back to jemalloc and keeps none from now
+    /// on (the thread is exiting).
+    pub(super) fn release_at_exit() {
+        words()[ENTRIES].set(STATE_OFF);
+        release_own();
+    }
+
+    /// Gives the thread's kept blocks of DEFAULT back to jemalloc.
+    pub(super) fn release_own() {
         let w = words();
-        if last {
-            w[ENTRIES].set(STATE_OFF);
-        }
-        for e in &w[..ENTRIES] {
-            let v = e.replace(0);
-            if v != 0 {
-                let p = (v & !PAGES_MASK) as *mut c_void;
-                chunk::set_class(p as usize, 0);
-                // SAFETY: a kept block is a live DEFAULT block nobody else holds, of this
-                // usable size; its entry is cleared, so it is freed once.
-                unsafe { arena::free_sized(p, (v & PAGES_MASK) << PAGE_BITS, 0) };
-            }
-        }
+        // SAFETY: a kept block is a live DEFAULT block nobody else holds, of the usable
+        // size its entry records; the entry is cleared first, so it is freed once.
+        drain_in(&w[..ENTRIES], |p, usable| unsafe { give_back(p, usable) });
     }
 }
