@@ -490,7 +490,9 @@ pub unsafe fn free(slot: &Slot, p: *mut c_void, size: usize) {
         // SAFETY: an evicted block is a live block of this kind nobody else holds, of the
         // usable size its entry recorded; its entry is cleared.
         let evict = |q, n| unsafe { arena::free_sized(q, n, f.free_flags()) };
-        return large::keep_in(&f.large, p, size, large::MAX, evict);
+        if large::keep_in(&f.large, p, size, large::MAX, evict) {
+            return;
+        }
     }
     // SAFETY: per the contract.
     unsafe { arena::free_sized(p, size, f.free_flags()) };
@@ -591,7 +593,8 @@ fn free_front(cell: &Cell<usize>) {
 /// Blocks beyond jemalloc's thread cache (its limit is 32 KiB; larger ones go to the
 /// arena, through the kind's extent hooks, at every malloc and free): a thread keeps a few
 /// recently freed ones for its next requests of about their size. Each entry is one word:
-/// the block's address (page-aligned) with its usable size in pages in the low 12 bits.
+/// the block's address with its usable size in pages in the 16 bits above the 48 of a
+/// user-space address.
 /// DEFAULT's entries live in the per-thread words after the fronts' table; a front keeps
 /// two of its kind's, 1 MiB in all.
 pub mod large {
@@ -607,10 +610,13 @@ pub mod large {
     /// What a thread keeps of DEFAULT at most in all.
     const TOTAL: usize = 2 << 20;
     const ENTRIES: usize = 4;
+    /// jemalloc's page (its build's LG_PAGE): usable sizes of large blocks are multiples.
     const PAGE_BITS: u32 = 12;
-    /// jemalloc's page (its build's LG_PAGE), which every large block is aligned to.
-    pub const ALIGN: usize = 1 << PAGE_BITS;
-    const PAGES_MASK: usize = (1 << PAGE_BITS) - 1;
+    const ADDR_BITS: u32 = 48;
+    const ADDR_MASK: usize = (1 << ADDR_BITS) - 1;
+    /// A large block starts on a cache line: jemalloc offsets it into its first page by a
+    /// random number of lines (cache_oblivious).
+    const LINE: usize = 64;
 
     /// The word after DEFAULT's entries: whether this thread may keep blocks.
     const STATE_UNKNOWN: usize = 0;
@@ -620,7 +626,17 @@ pub mod large {
 
     const FIRST: usize = super::TOTAL_SLOTS;
     const _: () = assert!(FIRST + ENTRIES < crate::sys::tls::THREAD_WORDS);
-    const _: () = assert!(MAX >> PAGE_BITS <= PAGES_MASK);
+    const _: () = assert!(MAX >> PAGE_BITS < 1 << (usize::BITS - ADDR_BITS));
+
+    #[inline]
+    fn addr(e: usize) -> *mut c_void {
+        (e & ADDR_MASK) as *mut c_void
+    }
+
+    #[inline]
+    fn bytes(e: usize) -> usize {
+        (e >> ADDR_BITS) << PAGE_BITS
+    }
 
     #[inline]
     fn words() -> &'static [Cell<usize>] {
@@ -644,17 +660,18 @@ pub mod large {
         let limit = size + size / 4;
         entries.iter().find_map(|w| {
             let e = w.get();
-            let usable = (e & PAGES_MASK) << PAGE_BITS;
+            let usable = bytes(e);
             (usable >= size && usable <= limit).then(|| {
                 w.set(0);
-                (e & !PAGES_MASK) as *mut c_void
+                addr(e)
             })
         })
     }
 
     /// Keeps `p` (usable size `usable`, which [`fits`]) in `entries`, which then hold at
     /// most `total` bytes (at least [`MAX`]): the newest block wins, and older ones that
-    /// leave no room go to `evict` with their usable sizes.
+    /// leave no room go to `evict` with their usable sizes. False (nothing done) for an
+    /// address beyond 48 bits.
     #[inline]
     pub(super) fn keep_in(
         entries: &[Cell<usize>],
@@ -662,20 +679,23 @@ pub mod large {
         usable: usize,
         total: usize,
         mut evict: impl FnMut(*mut c_void, usize),
-    ) {
+    ) -> bool {
+        if p as usize & !ADDR_MASK != 0 {
+            return false;
+        }
         loop {
             let mut held = usable;
             let mut free_entry = None;
             for e in entries {
                 match e.get() {
                     0 => free_entry = free_entry.or(Some(e)),
-                    v => held += (v & PAGES_MASK) << PAGE_BITS,
+                    v => held += bytes(v),
                 }
             }
             match free_entry {
                 Some(e) if held <= total => {
-                    e.set(p as usize | usable >> PAGE_BITS);
-                    return;
+                    e.set(p as usize | (usable >> PAGE_BITS) << ADDR_BITS);
+                    return true;
                 }
                 // Ends: `usable` alone fits in `total`, and each round empties an entry.
                 _ => {
@@ -691,10 +711,7 @@ pub mod large {
         for e in entries {
             let v = e.replace(0);
             if v != 0 {
-                free(
-                    (v & !PAGES_MASK) as *mut c_void,
-                    (v & PAGES_MASK) << PAGE_BITS,
-                );
+                free(addr(v), bytes(v));
             }
         }
     }
@@ -722,7 +739,7 @@ pub mod large {
 
     #[inline]
     pub fn is_marked(p: *mut c_void) -> bool {
-        p as usize & (ALIGN - 1) == 0 && chunk::class_at(p as usize) == MARK
+        p as usize & (LINE - 1) == 0 && chunk::class_at(p as usize) == MARK
     }
 
     /// Frees `p`, a live block of DEFAULT that [`is_marked`], keeping it for the thread's
@@ -762,8 +779,7 @@ pub mod large {
         // usable size its entry recorded; its entry is cleared.
         keep_in(&w[..ENTRIES], p, usable, TOTAL, |q, n| unsafe {
             give_back(q, n)
-        });
-        true
+        })
     }
 
     /// First keep of the thread: arms the exit-time cleanup that gives the blocks back.
