@@ -32,8 +32,14 @@ pub(crate) const FRONT_MAX: usize = 4096;
 /// Size classes a front can hold (jemalloc has 29 up to 4 KiB with 16-byte quanta).
 const NBINS: usize = 32;
 /// Most blocks a stack holds; a stack holds at most [`STACK_BYTES`] of blocks beyond four.
-const CAP: usize = 32;
+/// A thousand blocks of 8 or 16 B fit: a batch of them stays in the front.
+const CAP: usize = 1024;
 const STACK_BYTES: usize = 16 << 10;
+/// Stack slots of a front, all bins together (jemalloc's 29 classes up to 4 KiB take 4428
+/// with the caps above); bins beyond this are not cached.
+const SLOTS: usize = 4608;
+/// Most blocks a refill takes at once.
+const FILL_MAX: usize = 16;
 
 /// Per 8-byte step of request size up to FRONT_MAX: the front bin + 1 (0 = none).
 static CLASS_OF: [AtomicU8; FRONT_MAX / 8 + 1] = [const { AtomicU8::new(0) }; FRONT_MAX / 8 + 1];
@@ -41,6 +47,8 @@ static CLASS_OF: [AtomicU8; FRONT_MAX / 8 + 1] = [const { AtomicU8::new(0) }; FR
 static CLASS_SIZE: [AtomicU16; NBINS] = [const { AtomicU16::new(0) }; NBINS];
 /// Per bin: how many blocks its stack holds.
 static CLASS_CAP: [AtomicU16; NBINS] = [const { AtomicU16::new(0) }; NBINS];
+/// Per bin: where its stack starts in a front's slots.
+static CLASS_BASE: [AtomicU16; NBINS] = [const { AtomicU16::new(0) }; NBINS];
 /// Per bin: how many blocks a refill takes in one call, fewer than a slab holds (0: one
 /// at a time). jemalloc's batch fill carves a request of a slab or more out of fresh
 /// slabs, which the matching frees then empty and hand back: extent churn every round.
@@ -53,21 +61,24 @@ fn init_classes() {
     CLASSES.call_once(|| {
         let mut bins = 0usize;
         let mut last = 0usize;
+        let mut base = 0usize;
         for (step, entry) in CLASS_OF.iter().enumerate().skip(1) {
             let class = arena::class_size(step * 8);
             if class == 0 || class > FRONT_MAX {
                 break;
             }
             if class != last {
-                if bins == NBINS {
+                let cap = (STACK_BYTES / class).clamp(4, CAP);
+                if bins == NBINS || base + cap > SLOTS {
                     break;
                 }
                 CLASS_SIZE[bins].store(class as u16, Ordering::Relaxed);
-                let cap = (STACK_BYTES / class).clamp(4, CAP);
                 CLASS_CAP[bins].store(cap as u16, Ordering::Relaxed);
+                CLASS_BASE[bins].store(base as u16, Ordering::Relaxed);
+                base += cap;
                 // jemalloc's bins start at its smallest class, as this table does.
                 let nregs = arena::bin_nregs(bins).unwrap_or(0) as usize;
-                let fill = (cap / 2).min(nregs.saturating_sub(1));
+                let fill = (cap / 2).min(FILL_MAX).min(nregs.saturating_sub(1));
                 CLASS_FILL[bins].store(fill as u16, Ordering::Relaxed);
                 bins += 1;
                 last = class;
@@ -106,22 +117,34 @@ pub(crate) struct Front {
     /// may give memory back to a full kind.
     dirty: Cell<bool>,
     counts: [Cell<u16>; NBINS],
-    stacks: [[Cell<*mut c_void>; CAP]; NBINS],
+    /// Every bin's stack, at its `CLASS_BASE`.
+    slots: [Cell<*mut c_void>; SLOTS],
     /// Freed blocks above jemalloc's thread cache (see [`large`]).
     large: [Cell<usize>; 2],
 }
 
 impl Front {
-    fn new() -> Self {
-        Front {
-            live_gen: Cell::new(0),
-            tcache: Cell::new(0),
-            alloc_flags: Cell::new(0),
-            dirty: Cell::new(false),
-            counts: [const { Cell::new(0) }; NBINS],
-            stacks: [const { [const { Cell::new(std::ptr::null_mut()) }; CAP] }; NBINS],
-            large: [const { Cell::new(0) }; 2],
+    /// A new front on the heap, all zero: every field's empty state. Made in place (36
+    /// KiB would not fit every thread's stack), and pages of bins never used stay
+    /// untouched.
+    fn new_boxed() -> Option<Box<Front>> {
+        let layout = std::alloc::Layout::new::<Front>();
+        // SAFETY: the layout has a non-zero size.
+        let p = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<Front>();
+        if p.is_null() {
+            return None;
         }
+        // SAFETY: p is a fresh allocation of Front's layout, all zero bytes, which is a
+        // valid Front (integers 0, false, null pointers, inside Cells).
+        Some(unsafe { Box::from_raw(p) })
+    }
+
+    /// Bin `bin`'s stack.
+    #[inline]
+    fn stack(&self, bin: usize) -> &[Cell<*mut c_void>] {
+        let base = CLASS_BASE[bin].load(Ordering::Relaxed) as usize;
+        let cap = CLASS_CAP[bin].load(Ordering::Relaxed) as usize;
+        &self.slots[base..base + cap]
     }
 
     #[inline]
@@ -137,7 +160,8 @@ impl Front {
             return None;
         }
         count.set(n as u16 - 1);
-        self.stacks[bin].get(n - 1).map(Cell::get)
+        let base = CLASS_BASE[bin].load(Ordering::Relaxed) as usize;
+        self.slots.get(base + n - 1).map(Cell::get)
     }
 
     /// Refills an empty stack with half its capacity and takes one block.
@@ -147,7 +171,7 @@ impl Front {
             return None;
         }
         let size = CLASS_SIZE[bin].load(Ordering::Relaxed) as usize;
-        let stack = self.stacks.get(bin)?;
+        let stack = self.stack(bin);
         let got = arena::batch_alloc(&stack[..fill], size, self.alloc_flags.get());
         if got == 0 {
             return None;
@@ -170,7 +194,7 @@ impl Front {
         } else {
             n
         };
-        self.stacks[bin][n].set(p);
+        self.stack(bin)[n].set(p);
         self.counts[bin].set(n as u16 + 1);
         self.dirty.set(true);
     }
@@ -180,7 +204,7 @@ impl Front {
     fn spill(&self, bin: usize, n: usize) -> usize {
         let half = n / 2;
         let size = CLASS_SIZE[bin].load(Ordering::Relaxed) as usize;
-        let stack = &self.stacks[bin];
+        let stack = self.stack(bin);
         for c in &stack[..half] {
             // SAFETY: every pointer in a live front's stack is a block of its kind, of
             // this bin's class, that nobody else holds.
@@ -199,9 +223,13 @@ impl Front {
         large::drain_in(&self.large, |p, usable| unsafe {
             arena::free_sized(p, usable, self.free_flags())
         });
-        for ((count, stack), class) in self.counts.iter().zip(&self.stacks).zip(&CLASS_SIZE) {
+        for (bin, (count, class)) in self.counts.iter().zip(&CLASS_SIZE).enumerate() {
             let size = class.load(Ordering::Relaxed) as usize;
-            for c in &stack[..count.replace(0) as usize] {
+            let n = count.replace(0) as usize;
+            if n == 0 {
+                continue;
+            }
+            for c in &self.stack(bin)[..n] {
                 // SAFETY: as in `spill`.
                 unsafe { arena::free_sized(c.get(), size, self.free_flags()) };
             }
@@ -361,7 +389,10 @@ fn renew(slot: &Slot, cell: &Cell<usize>, gen: u32) -> Option<&'static Front> {
         }
         None => {
             let pooled = POOL.lock().pop();
-            let p = pooled.unwrap_or_else(|| Box::into_raw(Box::new(Front::new())) as usize);
+            let p = match pooled {
+                Some(p) => p,
+                None => Box::into_raw(Front::new_boxed()?) as usize,
+            };
             cell.set(p);
             front_at(p)?
         }
