@@ -185,6 +185,30 @@ impl Slot {
         }
     }
 
+    /// Purges every arena of the kind for a reclaim. jemalloc's purge of an arena returns
+    /// at once, purging nothing, while another thread's decay is purging it (allocations
+    /// advance the decay clock): a reclaim then found the freed space still committed and
+    /// the next failures took the kind as full (`refill_race_ours.c`, up to half the runs
+    /// when threads kept more blocks cached). A purge of a file kind that gave nothing back
+    /// is retried after short waits before the kind is taken to hold nothing to purge.
+    fn purge_fully(&self) {
+        const WAITS_US: [u64; 3] = [50, 200, 1000];
+        let gave_back = || {
+            let before = self.committed.load(Ordering::Acquire);
+            self.purge_all();
+            self.committed.load(Ordering::Acquire) < before
+        };
+        if gave_back() || !self.is_file() {
+            return;
+        }
+        for wait in WAITS_US {
+            std::thread::sleep(std::time::Duration::from_micros(wait));
+            if gave_back() {
+                return;
+            }
+        }
+    }
+
     /// The calling thread's arena of this kind.
     #[inline]
     fn thread_arena(&self) -> u32 {
@@ -339,7 +363,7 @@ impl Slot {
         if own {
             cache::flush_own(self);
         }
-        self.purge_all();
+        self.purge_fully();
         self.reclaimed_at
             .store(self.committed.load(Ordering::Acquire), Ordering::Relaxed);
         self.reclaims.fetch_add(1, Ordering::Release);
