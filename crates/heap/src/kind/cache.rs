@@ -645,9 +645,8 @@ pub mod large {
     const PAGE_BITS: u32 = 12;
     const ADDR_BITS: u32 = 48;
     const ADDR_MASK: usize = (1 << ADDR_BITS) - 1;
-    /// A large block starts on a cache line: jemalloc offsets it into its first page by a
-    /// random number of lines (cache_oblivious).
-    const LINE: usize = 64;
+    /// A large block starts on a page (`cache_oblivious:false` in the build's options).
+    const ALIGN: usize = 1 << PAGE_BITS;
 
     /// The word after DEFAULT's entries: whether this thread may keep blocks.
     const STATE_UNKNOWN: usize = 0;
@@ -770,7 +769,7 @@ pub mod large {
 
     #[inline]
     pub fn is_marked(p: *mut c_void) -> bool {
-        p as usize & (LINE - 1) == 0 && chunk::class_at(p as usize) == MARK
+        p as usize & (ALIGN - 1) == 0 && chunk::class_at(p as usize) == MARK
     }
 
     /// Frees `p`, a live block of DEFAULT that [`is_marked`], keeping it for the thread's
