@@ -216,20 +216,21 @@ impl Front {
         n - half
     }
 
-    /// Gives every block of the stacks to the jemalloc cache.
-    fn spill_all(&self) {
+    /// Gives the kept large blocks to the jemalloc cache.
+    fn release_large(&self) {
         // SAFETY: a kept large block is a live block of this front's kind nobody else
         // holds, of the usable size its entry records; the entry is cleared first.
         large::drain_in(&self.large, |p, usable| unsafe {
             arena::free_sized(p, usable, self.free_flags())
         });
+    }
+
+    /// Gives every block of the stacks to the jemalloc cache.
+    fn spill_all(&self) {
+        self.release_large();
         for (bin, (count, class)) in self.counts.iter().zip(&CLASS_SIZE).enumerate() {
             let size = class.load(Ordering::Relaxed) as usize;
-            let n = count.replace(0) as usize;
-            if n == 0 {
-                continue;
-            }
-            for c in &self.stack(bin)[..n] {
+            for c in &self.stack(bin)[..count.replace(0) as usize] {
                 // SAFETY: as in `spill`.
                 unsafe { arena::free_sized(c.get(), size, self.free_flags()) };
             }
@@ -555,12 +556,9 @@ pub fn release_large_own() {
         if cell.get() == 0 {
             continue;
         }
+        // Only a live front's kept blocks are blocks of a live kind.
         if let Some(f) = super::slot_by_id(id as u32).and_then(|s| front(s, false)) {
-            // SAFETY: as in `Front::spill_all`: the front is live, so its kept blocks
-            // are live blocks of its kind.
-            large::drain_in(&f.large, |p, usable| unsafe {
-                arena::free_sized(p, usable, f.free_flags())
-            });
+            f.release_large();
         }
     }
 }
