@@ -170,6 +170,18 @@ pub(crate) fn map_fixed_rw(
     }
 }
 
+/// Gives back a reservation after a `MAP_FIXED` mapping over it failed. The kernel may have
+/// unmapped the range before the failure (a file system's mmap hook refuses only then), and
+/// another thread may have mapped into the hole since: unmapping the range blindly could
+/// take that mapping away. The range is taken back where it is wholly free and then
+/// released; where anything is mapped in it, it is left as it is (address space only: a
+/// reservation costs no memory, and this is a failure path).
+pub fn release_after_failed_map(addr: usize, len: usize) {
+    if reserve_exact(addr, len) {
+        unmap(addr, len);
+    }
+}
+
 pub fn unmap(addr: usize, len: usize) {
     // SAFETY: only ranges this library mapped are passed here.
     unsafe { libc::munmap(addr as *mut libc::c_void, len) };

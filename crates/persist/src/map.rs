@@ -11,7 +11,7 @@ use super::{
     PMEM_FILE_ALL_FLAGS, PMEM_FILE_CREATE, PMEM_FILE_EXCL, PMEM_FILE_SPARSE, PMEM_FILE_TMPFILE,
 };
 use once_cell::sync::Lazy;
-use os::file::errno::{EFBIG, EINVAL, EIO, ENOMEM, EOPNOTSUPP};
+use os::file::errno::{EFBIG, EINVAL, EIO, ENOMEM};
 use os::file::Place;
 use std::collections::BTreeMap;
 use std::ffi::{CStr, OsStr};
@@ -166,7 +166,6 @@ fn mmap_hint() -> Option<usize> {
 /// Maps `len` bytes of `fd` shared and writable, aligned to `align` so the kernel can use
 /// large pages. Tries `MAP_SYNC` first when `try_sync`; returns whether it was accepted.
 fn map_fd(fd: i32, len: usize, align: usize, try_sync: bool) -> Result<(*mut u8, bool), i32> {
-    let attempts: &[bool] = if try_sync { &[true, false] } else { &[false] };
     // Where to put it: the user's hint, or an aligned hole reserved for it.
     let (place, reserved) = match mmap_hint() {
         Some(h) => (Place::Hint(h), None),
@@ -178,21 +177,18 @@ fn map_fd(fd: i32, len: usize, align: usize, try_sync: bool) -> Result<(*mut u8,
             (Place::Fixed(at), Some((at, span)))
         }
     };
-    let mut last = EINVAL;
-    for &sync in attempts {
-        match os::file::map_shared(place, len, fd, sync) {
-            Ok(p) => return Ok((p as *mut u8, sync)),
-            Err(e) => last = e,
-        }
-        // Only "this file system cannot do MAP_SYNC" is worth a second try.
-        if !(sync && (last == EOPNOTSUPP || last == EINVAL)) {
-            break;
+    // Asked before the one mapping over the reservation: a refused MAP_FIXED may already
+    // have unmapped it (see `os::file::takes_map_sync`).
+    let sync = try_sync && os::file::takes_map_sync(fd);
+    match os::file::map_shared(place, len, fd, sync) {
+        Ok(p) => Ok((p as *mut u8, sync)),
+        Err(e) => {
+            if let Some((at, span)) = reserved {
+                os::release_after_failed_map(at, span);
+            }
+            Err(e)
         }
     }
-    if let Some((at, span)) = reserved {
-        os::unmap(at, span);
-    }
-    Err(last)
 }
 
 fn map_devdax(path: &Path, len: usize, flags: i32, dax: DevDax) -> Result<Mapping, MapError> {
@@ -580,6 +576,43 @@ mod tests {
         // SAFETY: the new mapping covers the file's 10000 bytes, so byte 9999 is mapped.
         assert_eq!(unsafe { m.addr.add(9999).read() }, 42);
         unmap(m.addr, m.len).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn mappings_made_at_once_by_many_threads_keep_their_data() {
+        // Every map_file reserves a hole and maps the file over it; a refused MAP_SYNC
+        // attempt used to leave the hole open for another thread's reservation, which the
+        // retry then mapped over (and that thread's trim unmapped again).
+        let dir = std::env::temp_dir().join(format!("pmem-race-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let threads: Vec<_> = (0..4u8)
+            .map(|t| {
+                let dir = dir.clone();
+                std::thread::spawn(move || {
+                    let f = dir.join(format!("f{t}"));
+                    let c = std::ffi::CString::new(f.as_os_str().as_bytes()).unwrap();
+                    for i in 0..150usize {
+                        let len = (1 + (i + t as usize) % 5) << 20;
+                        let m =
+                            map_file(&c, len, PMEM_FILE_CREATE | PMEM_FILE_SPARSE, 0o600).unwrap();
+                        let v = t.wrapping_mul(31).wrapping_add(i as u8);
+                        for off in (0..len).step_by(256 << 10) {
+                            // SAFETY: off < len, the mapping's length.
+                            unsafe { m.addr.add(off).write(v) };
+                        }
+                        for off in (0..len).step_by(256 << 10) {
+                            // SAFETY: as above.
+                            assert_eq!(unsafe { m.addr.add(off).read() }, v);
+                        }
+                        unmap(m.addr, m.len).unwrap();
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -132,7 +132,13 @@ impl Space {
             sys::map_anon_rw(base, len).is_ok()
         };
         if !mapped {
-            chunk::release_range(base, len);
+            if fd >= 0 {
+                // A file system's mmap hook refuses after the range was unmapped; it is
+                // not ours to unmap any more once another thread maps into it.
+                sys::release_after_failed_map(base, len);
+            } else {
+                chunk::release_range(base, len);
+            }
             return None;
         }
         let Some(idx) = chunk::register(base, len, slot.id, self.file_len) else {
