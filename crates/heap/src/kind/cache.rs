@@ -32,12 +32,12 @@ pub(crate) const FRONT_MAX: usize = 4096;
 /// Size classes a front can hold (jemalloc has 29 up to 4 KiB with 16-byte quanta).
 const NBINS: usize = 32;
 /// Most blocks a stack holds; a stack holds at most [`STACK_BYTES`] of blocks beyond four.
-/// A thousand blocks of up to 64 B fit: a batch of them stays in the front.
+/// A thousand blocks of up to 256 B fit: a batch of them stays in the front.
 const CAP: usize = 1024;
-const STACK_BYTES: usize = 64 << 10;
+const STACK_BYTES: usize = 256 << 10;
 /// Stack slots of a front, all bins together (jemalloc's 29 classes up to 4 KiB take
-/// 10229 with the caps above); bins beyond this are not cached.
-const SLOTS: usize = 10752;
+/// 18180 with the caps above); bins beyond this are not cached.
+const SLOTS: usize = 18432;
 /// Most blocks a refill takes at once.
 const FILL_MAX: usize = 16;
 
@@ -124,7 +124,7 @@ pub(crate) struct Front {
 }
 
 impl Front {
-    /// A new front on the heap, all zero: every field's empty state. Made in place (84
+    /// A new front on the heap, all zero: every field's empty state. Made in place (144
     /// KiB would not fit every thread's stack), and pages of bins never used stay
     /// untouched.
     fn new_boxed() -> Option<Box<Front>> {
