@@ -40,16 +40,11 @@ struct ArenaConfig {
     metadata_use_hooks: bool,
 }
 
-/// Flags selecting arena `arena`; `tcache` false bypasses the thread cache, which jemalloc
-/// shares between arenas and so must never see blocks of two different kinds.
+/// Flags selecting arena `arena` past every thread cache (jemalloc's automatic one is
+/// shared by all arenas and so must never see blocks of two different kinds).
 #[inline]
-pub fn flags(arena: u32, tcache: bool) -> c_int {
-    let a = ((arena as c_int) + 1) << 20;
-    if tcache {
-        a
-    } else {
-        a | je::MALLOCX_TCACHE_NONE
-    }
+pub fn flags(arena: u32) -> c_int {
+    (((arena as c_int) + 1) << 20) | je::MALLOCX_TCACHE_NONE
 }
 
 #[inline]
@@ -392,55 +387,9 @@ pub fn tcache_flush(id: u32) {
     unsafe { ctl(c"tcache.flush", None, Some(&mut v)) };
 }
 
-/// Empties the calling thread's automatic cache into the arenas its blocks came from.
-pub fn flush_thread_cache() {
-    // SAFETY: thread.tcache.flush takes no value.
-    unsafe { ctl::<u8>(c"thread.tcache.flush", None, None) };
-}
-
-/// # Safety
-/// `p` must be a live jemalloc allocation (of any arena).
-#[inline]
-pub unsafe fn free_uncached(p: *mut c_void) {
-    // SAFETY: the caller guarantees p is live; no cache keeps it.
-    unsafe { je::dallocx(p, free_flags(None)) }
-}
-
-/// Makes `arena` the calling thread's arena for allocations without explicit flags.
-pub fn bind_thread(arena: u32) -> bool {
-    let mut v: c_uint = arena;
-    // SAFETY: thread.arena takes an unsigned.
-    unsafe { ctl(c"thread.arena", None, Some(&mut v)) == 0 }
-}
-
-/// Allocates from the thread's bound arena through its automatic cache (jemalloc's fast
-/// path when `flags` is 0).
-#[inline]
-pub fn alloc_bound(size: usize, flags: c_int) -> *mut c_void {
-    // SAFETY: size is non-zero (checked by callers); flags carry no arena or cache bits.
-    unsafe {
-        if flags == 0 {
-            je::malloc(size)
-        } else if flags == ZERO {
-            je::calloc(1, size)
-        } else {
-            je::mallocx(size, flags)
-        }
-    }
-}
-
-/// # Safety
-/// `p` must be a live jemalloc allocation of an arena served by the automatic cache.
-#[inline]
-pub unsafe fn free_bound(p: *mut c_void) {
-    // SAFETY: the caller guarantees p is live.
-    unsafe { je::free(p) }
-}
-
 /// The libraries' own Rust allocations (tables, strings, registries): jemalloc's arena 0,
-/// past every thread cache. Arena 0 is an automatic arena no kind binds threads to, and
-/// bypassing the caches keeps these blocks out of the automatic cache that serves
-/// `MEMKIND_DEFAULT`. Under the interposer the C `malloc` is the interposer itself, which
+/// past every thread cache. Arena 0 is an automatic arena no kind uses, and bypassing the
+/// caches keeps these blocks out of every kind's. Under the interposer the C `malloc` is the interposer itself, which
 /// may send a block to any tier: code that runs under a kind's lock must never go there.
 pub mod internal {
     use std::alloc::{GlobalAlloc, Layout};
@@ -449,7 +398,7 @@ pub mod internal {
 
     #[inline]
     fn flags(align: usize) -> std::os::raw::c_int {
-        super::flags(0, false) | super::align_flag(align)
+        super::flags(0) | super::align_flag(align)
     }
 
     /// A Rust global allocator on jemalloc's arena 0, uncached.

@@ -1,12 +1,12 @@
 //! Per-thread caches per kind.
 //!
-//! jemalloc's automatic thread cache is shared by all arenas, so it may only serve one kind
-//! (DEFAULT). Every other kind gets, in each thread that uses it, a [`Front`]: a small
-//! stack of free blocks per size class up to [`FRONT_MAX`], in front of an explicit
-//! jemalloc cache (`tcache.create`) used with that kind's arenas only. A block freed and
-//! allocated again in the same thread never reaches jemalloc: jemalloc's `mallocx` with
-//! explicit flags has no fast path (it costs about three times a plain `malloc`), and
-//! the front makes a small block of a file kind cost what it costs on DEFAULT. An empty
+//! Every kind with per-thread caches (DEFAULT, the other static kinds, file kinds) gets, in
+//! each thread that uses it, a [`Front`]: a stack of free blocks per size class up to
+//! [`FRONT_MAX`], in front of an explicit jemalloc cache (`tcache.create`) used with that
+//! kind's arenas only (jemalloc's automatic cache is shared by all arenas, and is not
+//! used). A block freed and allocated again in the same thread never reaches jemalloc:
+//! jemalloc's `mallocx` with explicit flags has no fast path (it costs about three times a
+//! plain `malloc`), and a front pair costs what jemalloc's own fast path does. An empty
 //! stack is refilled in bulk (`experimental.batch_alloc`); a full one gives its older half
 //! to the jemalloc cache. A block is always freed through the freeing thread's front of the
 //! block's own kind, so no cache ever holds another kind's memory.
@@ -314,7 +314,6 @@ fn cleanup() {
     });
     drop(reg);
     table().iter().for_each(free_front);
-    large::release_at_exit();
 }
 
 /// The key's destructor: the value is only a marker that the thread has caches.
@@ -548,10 +547,9 @@ pub fn take_dirty(slot: &Slot) -> bool {
     front(slot, false).is_some_and(|f| f.dirty.replace(false))
 }
 
-/// Gives the large blocks the calling thread keeps (of DEFAULT and of every live kind it
-/// has a front of) back to the arenas, so statistics read next do not count them.
+/// Gives the large blocks the calling thread keeps (of every live kind it has a front of)
+/// back to the arenas, so statistics read next do not count them.
 pub fn release_large_own() {
-    large::release_own();
     for (id, cell) in table().iter().enumerate() {
         if cell.get() == 0 {
             continue;
@@ -623,37 +621,19 @@ fn free_front(cell: &Cell<usize>) {
 /// arena, through the kind's extent hooks, at every malloc and free): a thread keeps a few
 /// recently freed ones for its next requests of about their size. Each entry is one word:
 /// the block's address with its usable size in pages in the 16 bits above the 48 of a
-/// user-space address.
-/// DEFAULT's entries live in the per-thread words after the fronts' table; a front keeps
-/// two of its kind's, 1 MiB in all.
+/// user-space address. A front keeps two of its kind's, 1 MiB in all.
 pub mod large {
     use std::cell::Cell;
     use std::os::raw::c_void;
-
-    use crate::{arena, chunk};
 
     /// Requests above this are jemalloc's large classes, past its thread cache.
     pub const MIN: usize = 32 << 10;
     /// Largest block kept.
     pub(super) const MAX: usize = 1 << 20;
-    /// What a thread keeps of DEFAULT at most in all.
-    const TOTAL: usize = 2 << 20;
-    const ENTRIES: usize = 4;
     /// jemalloc's page (its build's LG_PAGE): usable sizes of large blocks are multiples.
     const PAGE_BITS: u32 = 12;
     const ADDR_BITS: u32 = 48;
     const ADDR_MASK: usize = (1 << ADDR_BITS) - 1;
-    /// A large block starts on a page (`cache_oblivious:false` in the build's options).
-    const ALIGN: usize = 1 << PAGE_BITS;
-
-    /// The word after DEFAULT's entries: whether this thread may keep blocks.
-    const STATE_UNKNOWN: usize = 0;
-    const STATE_ON: usize = 1;
-    /// Exiting (or no exit hook could be had): frees go straight to jemalloc.
-    const STATE_OFF: usize = 2;
-
-    const FIRST: usize = super::TOTAL_SLOTS;
-    const _: () = assert!(FIRST + ENTRIES < crate::sys::tls::THREAD_WORDS);
     const _: () = assert!(MAX >> PAGE_BITS < 1 << (usize::BITS - ADDR_BITS));
 
     #[inline]
@@ -664,11 +644,6 @@ pub mod large {
     #[inline]
     fn bytes(e: usize) -> usize {
         (e >> ADDR_BITS) << PAGE_BITS
-    }
-
-    #[inline]
-    fn words() -> &'static [Cell<usize>] {
-        &crate::sys::tls::thread_words()[FIRST..FIRST + ENTRIES + 1]
     }
 
     /// Whether a block of usable size `usable` may be kept.
@@ -742,99 +717,5 @@ pub mod large {
                 free(addr(v), bytes(v));
             }
         }
-    }
-
-    /// A block DEFAULT's calling thread kept, for a request of `size` bytes (above
-    /// [`MIN`]).
-    #[inline]
-    pub fn take(size: usize) -> Option<*mut c_void> {
-        take_in(&words()[..ENTRIES], size)
-    }
-
-    /// Class-map value on the first page of a large block of DEFAULT (the fronts' classes
-    /// are 1..=NBINS), so a free looks up the size of those blocks only. A mark left
-    /// behind (a block realloc moved) costs a later free of a small block on that page
-    /// the lookup, nothing else.
-    const MARK: u8 = u8::MAX;
-
-    /// Marks the block DEFAULT's arena just returned for a large request (NULL ignored).
-    #[inline]
-    pub fn mark(p: *mut c_void) {
-        if !p.is_null() {
-            chunk::set_class(p as usize, MARK);
-        }
-    }
-
-    #[inline]
-    pub fn is_marked(p: *mut c_void) -> bool {
-        p as usize & (ALIGN - 1) == 0 && chunk::class_at(p as usize) == MARK
-    }
-
-    /// Frees `p`, a live block of DEFAULT that [`is_marked`], keeping it for the thread's
-    /// next request when it is a large block and there is room.
-    ///
-    /// # Safety
-    /// `p` must be a live block of DEFAULT, claimed by the caller.
-    #[inline(never)]
-    pub unsafe fn free(p: *mut c_void) {
-        // SAFETY: per the contract.
-        let usable = unsafe { arena::usable_size(p) };
-        if fits(usable) && keep(p, usable) {
-            return;
-        }
-        // SAFETY: per the contract; `usable` is its usable size.
-        unsafe { give_back(p, usable) }
-    }
-
-    /// Frees a block of DEFAULT to jemalloc, unmarked: its pages may hold small blocks
-    /// next.
-    ///
-    /// # Safety
-    /// `p` must be a live block of DEFAULT of usable size `usable`, claimed by the caller.
-    unsafe fn give_back(p: *mut c_void, usable: usize) {
-        chunk::set_class(p as usize, 0);
-        // SAFETY: per the contract; DEFAULT's blocks are served by the automatic cache.
-        unsafe { arena::free_sized(p, usable, 0) }
-    }
-
-    #[inline]
-    fn keep(p: *mut c_void, usable: usize) -> bool {
-        let w = words();
-        if w[ENTRIES].get() != STATE_ON && !turn_on(&w[ENTRIES]) {
-            return false;
-        }
-        // SAFETY: an evicted block is a live DEFAULT block nobody else holds, of the
-        // usable size its entry recorded; its entry is cleared.
-        keep_in(&w[..ENTRIES], p, usable, TOTAL, |q, n| unsafe {
-            give_back(q, n)
-        })
-    }
-
-    /// First keep of the thread: arms the exit-time cleanup that gives the blocks back.
-    #[cold]
-    fn turn_on(state: &Cell<usize>) -> bool {
-        if state.get() == STATE_UNKNOWN {
-            state.set(if super::arm_cleanup() {
-                STATE_ON
-            } else {
-                STATE_OFF
-            });
-        }
-        state.get() == STATE_ON
-    }
-
-    /// Gives the thread's kept blocks of DEFAULT back to jemalloc and keeps none from now
-    /// on (the thread is exiting).
-    pub(super) fn release_at_exit() {
-        words()[ENTRIES].set(STATE_OFF);
-        release_own();
-    }
-
-    /// Gives the thread's kept blocks of DEFAULT back to jemalloc.
-    pub(super) fn release_own() {
-        let w = words();
-        // SAFETY: a kept block is a live DEFAULT block nobody else holds, of the usable
-        // size its entry records; the entry is cleared first, so it is freed once.
-        drain_in(&w[..ENTRIES], |p, usable| unsafe { give_back(p, usable) });
     }
 }

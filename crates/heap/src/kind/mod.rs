@@ -36,8 +36,6 @@ pub(crate) const STATE_UNAVAILABLE: u8 = 3;
 
 /// No thread cache: every block goes to the arena.
 pub(crate) const CACHE_NONE: u8 = 0;
-/// jemalloc's automatic cache (one kind only: it is shared by all arenas).
-pub(crate) const CACHE_AUTOMATIC: u8 = 1;
 /// An explicit cache per thread for this kind (see `cache.rs`).
 pub(crate) const CACHE_PER_THREAD: u8 = 2;
 
@@ -220,52 +218,22 @@ impl Slot {
     #[inline]
     fn flags(&self) -> c_int {
         match self.tcache.load(Ordering::Relaxed) {
-            CACHE_AUTOMATIC => arena::flags(self.thread_arena(), true),
             CACHE_PER_THREAD => {
-                cache::alloc_flags(self).unwrap_or_else(|| arena::flags(self.thread_arena(), false))
+                cache::alloc_flags(self).unwrap_or_else(|| arena::flags(self.thread_arena()))
             }
-            _ => arena::flags(self.thread_arena(), false),
+            _ => arena::flags(self.thread_arena()),
         }
-    }
-
-    /// Whether this kind is served by the automatic cache and the calling thread is bound to
-    /// one of its arenas, so jemalloc's flag-free fast paths apply.
-    #[inline]
-    fn thread_bound(&self) -> bool {
-        if self.tcache.load(Ordering::Relaxed) != CACHE_AUTOMATIC {
-            return false;
-        }
-        match BOUND.try_with(|b| b.get()) {
-            Ok(BOUND_YES) => true,
-            Ok(BOUND_NO) | Err(_) => false,
-            Ok(_) => self.bind_thread(),
-        }
-    }
-
-    #[cold]
-    fn bind_thread(&self) -> bool {
-        let n = self.narenas.load(Ordering::Acquire).max(1);
-        let a = self.arenas[(thread_index() % n) as usize].load(Ordering::Relaxed);
-        let ok = arena::bind_thread(a);
-        if ok {
-            // Blocks a plain malloc cached before the binding came from an automatic
-            // arena; none may be handed out as DEFAULT memory.
-            arena::flush_thread_cache();
-        }
-        let _ = BOUND.try_with(|b| b.set(if ok { BOUND_YES } else { BOUND_NO }));
-        ok
     }
 
     #[inline]
     fn raw_alloc(&self, size: usize, extra: c_int) -> *mut c_void {
         match self.tcache.load(Ordering::Relaxed) {
             CACHE_PER_THREAD => cache::alloc(self, size, extra).unwrap_or_else(|| {
-                let p = arena::alloc(size, arena::flags(self.thread_arena(), false) | extra);
+                let p = arena::alloc(size, arena::flags(self.thread_arena()) | extra);
                 // SAFETY: p is NULL or the block jemalloc just returned.
                 unsafe { self.note_new_block(p) };
                 p
             }),
-            _ if self.thread_bound() => default_alloc(size, extra),
             _ => arena::alloc(size, self.flags() | extra),
         }
     }
@@ -275,8 +243,6 @@ impl Slot {
     #[inline]
     unsafe fn raw_free(&self, p: *mut c_void) {
         match self.tcache.load(Ordering::Relaxed) {
-            // SAFETY: per the contract; the automatic cache only ever holds this kind's blocks.
-            CACHE_AUTOMATIC => unsafe { default_free(p) },
             CACHE_PER_THREAD => {
                 self.note_free();
                 // SAFETY: p is a live block (the contract).
@@ -403,88 +369,20 @@ impl Slot {
     }
 }
 
-const BOUND_UNKNOWN: u8 = 0;
-const BOUND_YES: u8 = 1;
-/// Binding failed: the thread uses explicit flags.
-const BOUND_NO: u8 = 2;
-
-thread_local! {
-    /// Whether the thread is bound to an arena of the one kind on the automatic cache
-    /// (DEFAULT), so its blocks come from plain `malloc`/`free` of jemalloc.
-    static BOUND: Cell<u8> = const { Cell::new(BOUND_UNKNOWN) };
-}
-
-/// `MEMKIND_DEFAULT`'s allocation fast path: jemalloc's plain `malloc`, which serves a
-/// thread bound to a DEFAULT arena from DEFAULT's memory. Whether it did is read from the
-/// block's address (one load) rather than from a thread-local flag (a `__tls_get_addr`
-/// call in a dlopen-safe library). None sends the caller down the general path: first use,
-/// a thread not bound yet (its block goes straight back), `MEMKIND_CHECK=1`, no memory.
+/// `MEMKIND_DEFAULT`'s allocation fast path: a block of the right class from the calling
+/// thread's front of DEFAULT, as for every kind with per-thread caches (jemalloc's
+/// automatic cache is not used: see docs/DESIGN.md). None sends the caller down the general
+/// path: a large request, an empty stack, no front yet, `MEMKIND_CHECK=1`.
 #[inline]
 pub fn default_malloc_fast(size: usize) -> Option<*mut c_void> {
-    if size == 0 || !env::check_known_off() {
+    if size == 0 || size > cache::FRONT_MAX || !env::check_known_off() {
         return None;
     }
-    let p = default_alloc(size, 0);
-    if p.is_null() {
-        return None;
-    }
-    if chunk::slot_of_gib(p as usize) == Some(statics::PARTITION_DEFAULT) {
-        return Some(p);
-    }
-    not_default_memory(p);
-    None
+    cache::pop_cached(&statics::SLOTS[statics::PARTITION_DEFAULT as usize], size)
 }
 
-/// DEFAULT's allocation on the automatic cache: a large block the thread kept, else
-/// jemalloc's flag-free path. A kept block is DEFAULT's memory whichever arena the thread
-/// is bound to.
-#[inline]
-fn default_alloc(size: usize, extra: c_int) -> *mut c_void {
-    if size > cache::large::MIN {
-        return default_alloc_large(size, extra);
-    }
-    arena::alloc_bound(size, extra)
-}
-
-#[inline(never)]
-fn default_alloc_large(size: usize, extra: c_int) -> *mut c_void {
-    if extra == 0 {
-        if let Some(p) = cache::large::take(size) {
-            return p;
-        }
-    }
-    let p = arena::alloc_bound(size, extra);
-    cache::large::mark(p);
-    p
-}
-
-/// Frees a block of DEFAULT. Only a block its allocation marked can be large: the others
-/// skip the size lookup.
-///
-/// # Safety
-/// `p` must be a live block of DEFAULT, claimed by the caller.
-#[inline]
-unsafe fn default_free(p: *mut c_void) {
-    if cache::large::is_marked(p) {
-        // SAFETY: per the contract.
-        unsafe { cache::large::free(p) }
-    } else {
-        // SAFETY: per the contract; DEFAULT's blocks are served by the automatic cache.
-        unsafe { arena::free_bound(p) }
-    }
-}
-
-/// A plain malloc on a thread not bound to DEFAULT came from an automatic arena: give it
-/// back past the cache (binding, on the general path, flushes what else was cached).
-#[cold]
-#[inline(never)]
-fn not_default_memory(p: *mut c_void) {
-    // SAFETY: p was just returned by jemalloc and nobody else has seen it.
-    unsafe { arena::free_uncached(p) }
-}
-
-/// Allocation fast path of the kinds with per-thread caches (file kinds, static kinds but
-/// DEFAULT): a block of the right class from the calling thread's front. None sends the
+/// Allocation fast path of the other kinds with per-thread caches (file kinds, static
+/// kinds): a block of the right class from the calling thread's front. None sends the
 /// caller down the general path (any other kind, a large request, an empty stack, no
 /// front yet, `MEMKIND_CHECK=1`).
 #[inline]
@@ -498,10 +396,9 @@ pub fn cached_malloc_fast(h: *const c_void, size: usize) -> Option<*mut c_void> 
     cache::pop_cached(slot, size)
 }
 
-/// Free fast path: true when `p` lies in DEFAULT's memory and was handed to jemalloc, or
-/// is a small block of a kind with per-thread caches and went into the calling thread's
-/// front; false sends the caller down the general path (other kinds, foreign pointers,
-/// a full stack, `MEMKIND_CHECK=1`).
+/// Free fast path: true when `p` is a small block of a kind (DEFAULT included) and went
+/// into the calling thread's front; false sends the caller down the general path (kinds without per-thread caches,
+/// foreign pointers, large blocks, a full stack, `MEMKIND_CHECK=1`).
 #[inline]
 // The C contract of memkind_free: a pointer in a kind's memory is a live block of it.
 #[allow(clippy::not_unsafe_ptr_arg_deref)]
@@ -510,13 +407,6 @@ pub fn free_fast(p: *mut c_void) -> bool {
         return false;
     }
     match chunk::slot_of_gib(p as usize) {
-        Some(statics::PARTITION_DEFAULT) => {
-            // SAFETY: p lies in DEFAULT's memory, which only DEFAULT's arenas hand out, and
-            // without MEMKIND_CHECK the caller's word that it is a live block is taken, as
-            // memkind takes it.
-            unsafe { default_free(p) };
-            true
-        }
         // A live front of the slot's current generation (checked by push_cached) shows
         // the kind is live and has per-thread caches.
         Some(id) => match slot_by_id(id) {
@@ -526,7 +416,8 @@ pub fn free_fast(p: *mut c_void) -> bool {
                     return false;
                 }
                 // SAFETY: p lies in a live kind's memory: a live block of it by the C
-                // contract, as above, of the class the map records for it.
+                // contract (without MEMKIND_CHECK the caller's word is taken, as memkind
+                // takes it), of the class the map records for it.
                 let kept = unsafe { cache::push_cached(s, p, class) };
                 if kept {
                     s.note_free();
@@ -882,11 +773,7 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
     if !take(c, p) {
         return Err(Error::Invalid);
     }
-    let flags = if target.thread_bound() {
-        0
-    } else {
-        target.flags()
-    };
+    let flags = target.flags();
     // SAFETY: p is live and ours alone: the claim proved it with MEMKIND_CHECK=1, the
     // caller's contract (memkind_realloc's) says so otherwise.
     let mut q = unsafe { arena::realloc(p, size, flags) };
@@ -999,7 +886,7 @@ pub fn defrag(p: *mut c_void) -> Option<*mut c_void> {
     let (a, size) = unsafe { (arena::arena_of(p)?, arena::usable_size(p)) };
     // Past the thread cache both ways: a cached region would likely be in the sparse slab,
     // and a cached free would keep that slab from draining.
-    let q = arena::alloc(size, arena::flags(a, false));
+    let q = arena::alloc(size, arena::flags(a));
     if q.is_null() {
         return None;
     }

@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 use once_cell::sync::OnceCell;
 
-use super::{Slot, CACHE_AUTOMATIC, CACHE_PER_THREAD, STATE_LIVE, STATE_UNAVAILABLE};
+use super::{Slot, CACHE_PER_THREAD, STATE_LIVE, STATE_UNAVAILABLE};
 use crate::env;
 use crate::error::{Error, Result};
 use crate::numa::{self, Family, Selection};
@@ -250,17 +250,10 @@ fn init_locked(slot: &'static Slot) -> Result<&'static Slot> {
         return Err(e);
     }
     slot.space.lock().chunk_len = ANON_CHUNK;
-    // Only DEFAULT uses jemalloc's automatic thread cache: that cache is shared by all
-    // arenas, so exactly one kind may feed it.
-    let cache = if slot.id == PARTITION_DEFAULT {
-        CACHE_AUTOMATIC
-    } else {
-        CACHE_PER_THREAD
-    };
     // Freed pages stay dirty for jemalloc's 10 s, then are handed to the kernel lazily
     // (MADV_FREE) and left there: with a muzzy decay of 0 jemalloc would purge a freed
     // large block at once, and the next one would fault its pages in again.
-    slot.start_arenas(arenas_per_kind(), cache, Some((10_000, -1)))?;
+    slot.start_arenas(arenas_per_kind(), CACHE_PER_THREAD, Some((10_000, -1)))?;
     slot.state.store(STATE_LIVE, Ordering::Release);
     Ok(slot)
 }
