@@ -18,12 +18,14 @@ pub use je::extent_hooks_t;
 // a destroyed arena (2 MiB at least per arena, so 4 MiB of address space per kind created
 // and destroyed here, `ulimit -v` exhausted after some thousand cycles). Our kinds' hooks
 // keep every range anyway (no dalloc hook), so their extents are recycled the same way;
-// only the growth of their requests is no longer geometric.
+// only the growth of their requests is no longer geometric. `tcache:false`: every kind
+// caches through its fronts and explicit jemalloc caches, so the automatic cache would only
+// cost each new thread its allocation and fill (and its exit the purge of it).
 // Defined in assembly to be hidden: jemalloc's weak reference binds to it when the
 // library is linked, and it is not exported (the library exports memkind's API only).
 std::arch::global_asm!(
     ".pushsection .rodata._rjem_malloc_conf_text,\"a\"",
-    "2: .asciz \"retain:false\"",
+    "2: .asciz \"retain:false,tcache:false\"",
     ".popsection",
     ".pushsection .data.rel.ro._rjem_malloc_conf,\"aw\"",
     ".globl _rjem_malloc_conf",
