@@ -194,9 +194,18 @@ impl Front {
         } else {
             n
         };
-        self.stack(bin)[n].set(p);
-        self.counts[bin].set(n as u16 + 1);
-        self.dirty.set(true);
+        self.put(bin, n, p);
+    }
+
+    /// Stores `p` as the `n`th block of `bin`'s stack (`n` below its capacity), its new top.
+    #[inline]
+    fn put(&self, bin: usize, n: usize, p: *mut c_void) {
+        let base = CLASS_BASE[bin].load(Ordering::Relaxed) as usize;
+        if let Some(c) = self.slots.get(base + n) {
+            c.set(p);
+            self.counts[bin].set(n as u16 + 1);
+            self.dirty.set(true);
+        }
     }
 
     /// Gives the older half of a full stack to the jemalloc cache; the new count.
@@ -489,13 +498,15 @@ pub unsafe fn push_cached(slot: &Slot, p: *mut c_void, class: u8) -> bool {
         return false;
     };
     let bin = class as usize - 1;
-    match (f.counts.get(bin), CLASS_CAP.get(bin)) {
-        (Some(n), Some(cap)) if n.get() < cap.load(Ordering::Relaxed) => {
-            f.push(bin, p);
-            true
-        }
-        _ => false,
+    let (Some(count), Some(cap)) = (f.counts.get(bin), CLASS_CAP.get(bin)) else {
+        return false;
+    };
+    let n = count.get() as usize;
+    if n >= cap.load(Ordering::Relaxed) as usize {
+        return false;
     }
+    f.put(bin, n, p);
+    true
 }
 
 /// Frees `p`, a live block of `slot` of usable size `size`, through the calling thread's
