@@ -13,7 +13,8 @@
  * large blocks; four threads freeing each other's blocks, then a bounded kind refilled
  * after its worker threads exited (checked only when those threads could take over the
  * space main had freed, which memkind 1.14 does not ensure); a kind destroyed while
- * another thread caches its blocks.
+ * another thread caches its blocks. Churn, class changes and the thread exchange run
+ * again on MEMKIND_DEFAULT, which has the same per-thread stacks.
  */
 #include "common.h"
 
@@ -22,6 +23,24 @@
 #define KIB ((size_t)1 << 10)
 #define MIB ((size_t)1 << 20)
 #define NONE ((size_t)-1)
+
+/* The parts run on file kinds, then again on MEMKIND_DEFAULT, which has the same
+ * per-thread stacks: `open_kind` gives a new file kind, or DEFAULT in that run. */
+static int on_default;
+
+static int open_kind(const char *dir, memkind_t *kind)
+{
+    if (on_default) {
+        *kind = MEMKIND_DEFAULT;
+        return MEMKIND_SUCCESS;
+    }
+    return memkind_create_pmem(dir, 0, kind);
+}
+
+static int close_kind(memkind_t kind)
+{
+    return on_default ? MEMKIND_SUCCESS : memkind_destroy_kind(kind);
+}
 
 /* ------------------------------------------------------------------ failures */
 
@@ -402,7 +421,7 @@ static void churn(const char *dir)
          "malloc, calloc, posix_memalign and realloc, each block's pattern checked before "
          "its free",
          CHURN_SLOTS, CHURN_OPS);
-    REQUIRE(memkind_create_pmem(dir, 0, &kind) == MEMKIND_SUCCESS);
+    REQUIRE(open_kind(dir, &kind) == MEMKIND_SUCCESS);
     for (size_t i = 0; i < CHURN_SLOTS; i++)
         REQUIRE(churn_alloc(kind, &slots[i], &r, seed_of(i, 0), -1));
     for (long op = 0; op < CHURN_OPS; op++) {
@@ -442,7 +461,7 @@ static void churn(const char *dir)
         memkind_free(kind, slots[i].p);
     }
     printf("  %ld reallocs\n", reallocs);
-    CHECK_INT(MEMKIND_SUCCESS, memkind_destroy_kind(kind));
+    CHECK_INT(MEMKIND_SUCCESS, close_kind(kind));
     PART_END();
 }
 
@@ -509,7 +528,7 @@ static void pages_change_class(const char *dir)
     memkind_t kind;
 
     part_begin();
-    REQUIRE(memkind_create_pmem(dir, 0, &kind) == MEMKIND_SUCCESS);
+    REQUIRE(open_kind(dir, &kind) == MEMKIND_SUCCESS);
     for (int round = 0; round < ROUNDS; round++) {
         size_t a = pairs[round][0], b = pairs[round][1];
         size_t n = CLASS_TOTAL / a, m = 0, late = 0, used = 0;
@@ -555,7 +574,7 @@ static void pages_change_class(const char *dir)
             class_release(kind, &class_late[i], i % 2, round, "new blocks among the frees");
         printf("  %zu + %zu blocks, then %zu new blocks\n", n, m, late);
     }
-    CHECK_INT(MEMKIND_SUCCESS, memkind_destroy_kind(kind));
+    CHECK_INT(MEMKIND_SUCCESS, close_kind(kind));
     PART_END();
 }
 
@@ -759,7 +778,7 @@ static void cross_thread(const char *dir)
         queues[t].n = queues[t].cap = 0;
     }
     REQUIRE(pthread_barrier_init(&xbarrier, NULL, XTHREADS) == 0);
-    REQUIRE(memkind_create_pmem(dir, 0, &xkind) == MEMKIND_SUCCESS);
+    REQUIRE(open_kind(dir, &xkind) == MEMKIND_SUCCESS);
     run_threads(exchange_worker);
     /* What the exited threads cached is handed out again, intact and of this kind. */
     {
@@ -783,8 +802,10 @@ static void cross_thread(const char *dir)
             memkind_free(xkind, after[i].p);
         }
     }
-    CHECK_INT(MEMKIND_SUCCESS, memkind_destroy_kind(xkind));
+    CHECK_INT(MEMKIND_SUCCESS, close_kind(xkind));
     PART_END();
+    if (on_default)
+        return;
 
     part_begin();
     STEP("cross-thread: a %zu MiB kind filled with 64 B blocks by main, then by %d threads "
@@ -927,5 +948,10 @@ int main(int argc, char **argv)
     pages_change_class(dir);
     cross_thread(dir);
     destroy_while_cached(dir);
+    on_default = 1;
+    printf("again on MEMKIND_DEFAULT\n");
+    churn(dir);
+    pages_change_class(dir);
+    cross_thread(dir);
     return test_finish("front_cache");
 }
