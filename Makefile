@@ -36,8 +36,8 @@ install: lib
 	install -m 0644 $(CARGO_TARGET)/libmemkind.a $(DESTDIR)$(LIBDIR)/libmemkind.a
 	# libmemtier's entry points are versioned in libmemkind.so.0 only: a shared object
 	# that embeds the archive has no MEMKIND_PRIVATE node to give them.
-	objcopy $(foreach f,malloc free,--strip-symbol=memkind_private_default_$(f)@@MEMKIND_PRIVATE \
-	  --localize-symbol=memkind_private_default_$(f)_entry) $(DESTDIR)$(LIBDIR)/libmemkind.a
+	objcopy $(foreach f,default_malloc default_free malloc_usable free_counted,--strip-symbol=memkind_private_$(f)@@MEMKIND_PRIVATE \
+	  --localize-symbol=memkind_private_$(f)_entry) $(DESTDIR)$(LIBDIR)/libmemkind.a
 	install -m 0644 include/memkind.h $(DESTDIR)$(INCDIR)/memkind.h
 	install -m 0644 include/memkind_memtier.h $(DESTDIR)$(INCDIR)/memkind_memtier.h
 	install -m 0644 include/hbwmalloc.h include/hbw_allocator.h $(DESTDIR)$(INCDIR)/

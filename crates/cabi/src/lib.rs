@@ -45,6 +45,11 @@ impl OnPanic for bool {
         false
     }
 }
+impl<A: OnPanic, B: OnPanic> OnPanic for (A, B) {
+    fn on_panic() -> Self {
+        (A::on_panic(), B::on_panic())
+    }
+}
 impl<T> OnPanic for *mut T {
     fn on_panic() -> Self {
         std::ptr::null_mut()

@@ -140,6 +140,9 @@ pub struct Policy {
     kind: PolicyKind,
     n: usize,
     ratio: [f64; MAX_TIERS],
+    /// The ratios as given, for the static choice's exact cross-multiplied comparison (a
+    /// float division per tier was a sixth of an interposed malloc+free pair).
+    ratio_int: [u64; MAX_TIERS],
     thresholds: [Threshold; MAX_TIERS - 1],
     tuning: Tuning,
     ops: AtomicU32,
@@ -166,6 +169,7 @@ impl Policy {
             kind,
             n,
             ratio: [1.0; MAX_TIERS],
+            ratio_int: [1; MAX_TIERS],
             thresholds: std::array::from_fn(|i| {
                 let d = ThresholdCfg::default_for(i);
                 Threshold {
@@ -177,8 +181,9 @@ impl Policy {
             tuning,
             ops: AtomicU32::new(0),
         };
-        for (r, &v) in p.ratio.iter_mut().zip(ratios) {
-            *r = f64::from(v.max(1));
+        for (i, &v) in ratios.iter().enumerate() {
+            p.ratio[i] = f64::from(v.max(1));
+            p.ratio_int[i] = u64::from(v.max(1));
         }
         if kind == PolicyKind::DynamicThreshold {
             if tuning.check_cnt == 0
@@ -222,14 +227,16 @@ impl Policy {
         }
         match self.kind {
             PolicyKind::StaticRatio => {
-                // The tier furthest below its share; ties go to the earlier tier.
+                // The tier furthest below its share; ties go to the earlier tier. a/r < b/s
+                // is compared as a*s < b*r (exact: 63-bit counts times 32-bit ratios).
                 let mut best = 0;
-                let mut best_load = allocated(0).max(0) as f64 / self.ratio[0];
+                let mut best_alloc = allocated(0).max(0) as u64 as u128;
                 for i in 1..self.n {
-                    let load = allocated(i).max(0) as f64 / self.ratio[i];
-                    if load < best_load {
+                    let a = allocated(i).max(0) as u64 as u128;
+                    if a * (self.ratio_int[best] as u128) < best_alloc * (self.ratio_int[i] as u128)
+                    {
                         best = i;
-                        best_load = load;
+                        best_alloc = a;
                     }
                 }
                 best

@@ -364,6 +364,13 @@ impl Tiers {
 
     fn alloc_in(&self, i: usize, size: usize, how: How) -> *mut c_void {
         let t = &self.tiers[i];
+        if let How::Plain = how {
+            let (p, n) = t.kind.alloc_counted(size);
+            if !p.is_null() {
+                self.count_bytes(i, n as isize, true);
+            }
+            return p;
+        }
         let p = t.kind.alloc(size, how);
         if !p.is_null() {
             self.count(i, p, 1);
@@ -398,13 +405,10 @@ impl Tiers {
 
     #[inline]
     fn free(&self, p: *mut c_void) {
-        let Some(k) = mk::detect(p) else {
-            // memkind_free reports a pointer no kind owns and leaves it alone.
-            mk::free(p);
+        // A pointer no kind owns is reported and left alone.
+        let (Some(k), n) = mk::free_counted(p) else {
             return;
         };
-        let n = k.usable_size(p);
-        k.free(p);
         if let Some(i) = self.tier_of(k) {
             self.count_bytes(i, -(n as isize), false);
         }

@@ -33,6 +33,13 @@ extern "C" {
     // MEMKIND_PRIVATE (libs/libmemkind/src/private.rs): C malloc/free of MEMKIND_DEFAULT.
     fn memkind_private_default_malloc(size: usize) -> *mut c_void;
     fn memkind_private_default_free(ptr: *mut c_void);
+    // MEMKIND_PRIVATE: the tiered path's malloc and free that report sizes and kinds.
+    fn memkind_private_malloc_usable(
+        kind: memkind_t,
+        size: usize,
+        usable: *mut usize,
+    ) -> *mut c_void;
+    fn memkind_private_free_counted(ptr: *mut c_void, kind: *mut memkind_t) -> usize;
 }
 
 /// Alignment every memkind allocation has without asking (jemalloc's quantum).
@@ -77,6 +84,15 @@ impl Kind {
                 }
             }
         }
+    }
+
+    /// A plain allocation and its usable size (0 when it failed).
+    #[inline]
+    pub fn alloc_counted(self, size: usize) -> (*mut c_void, usize) {
+        let mut n = 0;
+        // SAFETY: accepts any kind handle and size; `n` is a valid out-pointer.
+        let p = unsafe { memkind_private_malloc_usable(self.0, size, &mut n) };
+        (p, n)
     }
 
     /// Usable bytes of `p`, a live block of this kind.
@@ -128,6 +144,16 @@ pub fn detect(p: *mut c_void) -> Option<Kind> {
 pub fn free(p: *mut c_void) {
     // SAFETY: memkind_free accepts any pointer with a NULL kind.
     unsafe { memkind_free(std::ptr::null_mut(), p) }
+}
+
+/// Frees a block of any kind (a pointer no kind owns is reported and left alone) and
+/// tells the kind that held it and the block's usable size.
+#[inline]
+pub fn free_counted(p: *mut c_void) -> (Option<Kind>, usize) {
+    let mut k = std::ptr::null_mut();
+    // SAFETY: accepts any pointer; `k` is a valid out-pointer.
+    let n = unsafe { memkind_private_free_counted(p, &mut k) };
+    ((!k.is_null()).then_some(Kind(k)), n)
 }
 
 /// Resizes a block within its kind (NULL + errno for a pointer no kind owns).
