@@ -139,10 +139,9 @@ struct Threshold {
 pub struct Policy {
     kind: PolicyKind,
     n: usize,
-    ratio: [f64; MAX_TIERS],
-    /// The ratios as given, for the static choice's exact cross-multiplied comparison (a
-    /// float division per tier was a sixth of an interposed malloc+free pair).
-    ratio_int: [u64; MAX_TIERS],
+    /// The ratios as given (at least 1): integers, so the static choice compares exact
+    /// cross products (a float division per tier was a sixth of an interposed pair).
+    ratio: [u64; MAX_TIERS],
     thresholds: [Threshold; MAX_TIERS - 1],
     tuning: Tuning,
     ops: AtomicU32,
@@ -168,8 +167,7 @@ impl Policy {
         let mut p = Policy {
             kind,
             n,
-            ratio: [1.0; MAX_TIERS],
-            ratio_int: [1; MAX_TIERS],
+            ratio: [1; MAX_TIERS],
             thresholds: std::array::from_fn(|i| {
                 let d = ThresholdCfg::default_for(i);
                 Threshold {
@@ -181,9 +179,8 @@ impl Policy {
             tuning,
             ops: AtomicU32::new(0),
         };
-        for (i, &v) in ratios.iter().enumerate() {
-            p.ratio[i] = f64::from(v.max(1));
-            p.ratio_int[i] = u64::from(v.max(1));
+        for (r, &v) in p.ratio.iter_mut().zip(ratios) {
+            *r = u64::from(v.max(1));
         }
         if kind == PolicyKind::DynamicThreshold {
             if tuning.check_cnt == 0
@@ -233,8 +230,7 @@ impl Policy {
                 let mut best_alloc = allocated(0).max(0) as u64 as u128;
                 for i in 1..self.n {
                     let a = allocated(i).max(0) as u64 as u128;
-                    if a * (self.ratio_int[best] as u128) < best_alloc * (self.ratio_int[i] as u128)
-                    {
+                    if a * (self.ratio[best] as u128) < best_alloc * (self.ratio[i] as u128) {
                         best = i;
                         best_alloc = a;
                     }
@@ -262,7 +258,7 @@ impl Policy {
             if lo == 0.0 && hi == 0.0 {
                 continue;
             }
-            let expected = self.ratio[i + 1] / self.ratio[i];
+            let expected = self.ratio[i + 1] as f64 / self.ratio[i] as f64;
             // An empty lower tier is the farthest from its share: the threshold must rise.
             let actual = if lo == 0.0 { f64::INFINITY } else { hi / lo };
             if (actual - expected).abs() < f64::from(self.tuning.trigger) {
