@@ -378,7 +378,8 @@ pub fn default_malloc_fast(size: usize) -> Option<*mut c_void> {
     if size == 0 || size > cache::FRONT_MAX || !env::check_known_off() {
         return None;
     }
-    cache::pop_cached(&statics::SLOTS[statics::PARTITION_DEFAULT as usize], size)
+    let id = statics::PARTITION_DEFAULT;
+    cache::pop_cached_id(&statics::SLOTS[id as usize], id, size)
 }
 
 /// Allocation fast path of the other kinds with per-thread caches (file kinds, static
@@ -418,7 +419,7 @@ pub fn free_fast(p: *mut c_void) -> bool {
                 // SAFETY: p lies in a live kind's memory: a live block of it by the C
                 // contract (without MEMKIND_CHECK the caller's word is taken, as memkind
                 // takes it), of the class the map records for it.
-                let kept = unsafe { cache::push_cached(s, p, class) };
+                let kept = unsafe { cache::push_cached(s, id, p, class) };
                 if kept {
                     s.note_free();
                 }
