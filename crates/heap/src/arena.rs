@@ -55,6 +55,8 @@ pub fn align_flag(align: usize) -> c_int {
 }
 
 pub(crate) const ZERO: c_int = je::MALLOCX_ZERO;
+/// The bits of mallocx flags holding log2 of the alignment ([`align_flag`]).
+pub(crate) const LG_ALIGN_MASK: c_int = 0x3f;
 
 #[inline]
 pub fn alloc(size: usize, flags: c_int) -> *mut c_void {

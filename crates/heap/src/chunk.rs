@@ -224,6 +224,61 @@ pub fn class_at(p: usize) -> u8 {
     class_byte(p).map_or(0, |b| b.load(Ordering::Relaxed))
 }
 
+/// GiBs of address space jemalloc has had an extent in (one bit each). jemalloc keeps a
+/// radix-tree leaf (2 MiB of its metadata) for every GiB it ever saw and never frees one,
+/// so a range first seen late, after being recycled through kinds that only held large
+/// blocks, grows the process's address space long after start-up (`kind/big.rs`).
+static JEMALLOC_SEEN: [AtomicU64; OWNER_LEN / 64] = [const { AtomicU64::new(0) }; OWNER_LEN / 64];
+
+/// Records that jemalloc got the extent `[p, p+len)`.
+pub fn mark_jemalloc(p: usize, len: usize) {
+    for g in [p >> CHUNK_SHIFT, (p + len.max(1) - 1) >> CHUNK_SHIFT] {
+        let Some(w) = JEMALLOC_SEEN.get(g / 64) else {
+            continue;
+        };
+        let bit = 1u64 << (g % 64);
+        if w.load(Ordering::Relaxed) & bit == 0 {
+            w.fetch_or(bit, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Whether jemalloc ever had an extent in the GiB holding `p`.
+pub fn jemalloc_seen(p: usize) -> bool {
+    let g = p >> CHUNK_SHIFT;
+    JEMALLOC_SEEN
+        .get(g / 64)
+        .is_some_and(|w| w.load(Ordering::Relaxed) & (1u64 << (g % 64)) != 0)
+}
+
+/// Class-map value of a large block of a file kind (`kind/big.rs`): beyond every size
+/// class of the fronts.
+pub(crate) const CLASS_BIG: u8 = 0xFF;
+/// Class-map value left by the free of a large block, so a second free is refused.
+pub(crate) const CLASS_BIG_FREED: u8 = 0xFE;
+/// Class bytes after a large block's first that hold its length in pages.
+const BIG_LEN_BYTES: usize = 4;
+
+/// Records a large block of `pages` pages (at least 1 + [`BIG_LEN_BYTES`]) at `p`: its
+/// length in the class bytes of its next pages, where no block starts while it lives.
+pub fn set_big(p: usize, pages: u32) {
+    for (i, b) in pages.to_le_bytes().into_iter().enumerate() {
+        if let Some(c) = class_byte(p + (i + 1) * (1 << PAGE_SHIFT)) {
+            c.store(b, Ordering::Relaxed);
+        }
+    }
+    set_class(p, CLASS_BIG);
+}
+
+/// Length in pages of the large block at `p` (see [`set_big`]).
+pub fn big_pages(p: usize) -> u32 {
+    let mut v = [0u8; BIG_LEN_BYTES];
+    for (i, b) in v.iter_mut().enumerate() {
+        *b = class_at(p + (i + 1) * (1 << PAGE_SHIFT));
+    }
+    u32::from_le_bytes(v)
+}
+
 /// Index of the chunk holding `p` (0 if none).
 pub fn index_of(p: usize) -> u16 {
     let gib = p >> CHUNK_SHIFT;

@@ -488,6 +488,7 @@ pub extern "C" fn memkind_update_cached_stats() -> c_int {
     boundary_int::<MEMKIND_ERROR_RUNTIME, _>(|| {
         // Freed large blocks this thread keeps for reuse would count as allocated.
         kind::cache::release_large_own();
+        kind::refresh_big_stats();
         if arena::refresh_stats() {
             MEMKIND_SUCCESS
         } else {
@@ -517,7 +518,7 @@ pub unsafe extern "C" fn memkind_get_stat(
             return MEMKIND_ERROR_INVALID;
         }
         let v = if kind.is_null() {
-            arena::total_stat(stat)
+            arena::total_stat(stat).map(|v| v + kind::big_total(stat))
         } else {
             match kind::slot_of_handle(kind as *const c_void) {
                 Some(slot) if slot.is_live() || statics::is_static(slot) => kind::stat(slot, stat),

@@ -189,19 +189,26 @@ static inline int check_pattern(const void *p, size_t n, unsigned seed)
     return 1;
 }
 
-/* VmSize of this process in KiB (/proc/self/status), or -1. */
-static inline long vm_size_kib(void)
+/* A "Name:" line of /proc/self/status in KiB (field includes the colon), or -1. */
+static inline long status_kib(const char *field)
 {
     char line[256];
     long v = -1;
+    size_t n = strlen(field);
     FILE *f = fopen("/proc/self/status", "r");
     if (!f)
         return -1;
     while (fgets(line, sizeof(line), f))
-        if (!strncmp(line, "VmSize:", 7))
-            v = atol(line + 7);
+        if (!strncmp(line, field, n))
+            v = atol(line + n);
     fclose(f);
     return v;
+}
+
+/* VmSize of this process in KiB, or -1. */
+static inline long vm_size_kib(void)
+{
+    return status_kib("VmSize:");
 }
 
 static inline int is_all_zero(const void *p, size_t n)

@@ -110,6 +110,11 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
         POLICY_DEFAULT => (10_000, -1),
         _ => (0, 0),
     };
+    slot.space.lock().big.decay = match policy {
+        _ if crate::env::hog_memory() => u32::MAX,
+        POLICY_DEFAULT => 10,
+        _ => 0,
+    };
     if let Err(e) = slot.start_arenas(statics::arenas_per_kind(), CACHE_PER_THREAD, Some(decay)) {
         release(slot);
         return Err(e);

@@ -6,6 +6,7 @@
 //! Which kind owns a pointer is read from the chunk map (see `chunk.rs`), never from the
 //! caller's claim.
 
+pub mod big;
 pub mod cache;
 pub mod file;
 pub mod fixed;
@@ -75,9 +76,6 @@ pub struct Slot {
     /// 40 | size` (0 = none): the same request fails again at once, past jemalloc, until
     /// a block is freed or a reclaim runs.
     full: AtomicU64,
-    /// Blocks of at least [`HUGE_BLOCK`] allocated in a file kind and not seen freed yet;
-    /// while non-zero a free checks the block's size.
-    huge_live: AtomicUsize,
     pub space: crate::sys::lock::Mutex<Space>,
 }
 
@@ -99,7 +97,6 @@ impl Slot {
             reclaims: AtomicU32::new(0),
             reclaimed_at: AtomicUsize::new(0),
             full: AtomicU64::new(0),
-            huge_live: AtomicUsize::new(0),
             space: crate::sys::lock::Mutex::new(Space::new()),
         }
     }
@@ -164,7 +161,6 @@ impl Slot {
         self.freed.store(true, Ordering::Relaxed);
         self.full.store(0, Ordering::Relaxed);
         self.reclaimed_at.store(0, Ordering::Relaxed);
-        self.huge_live.store(0, Ordering::Relaxed);
         self.tcache.store(tcache, Ordering::Release);
         Ok(())
     }
@@ -245,12 +241,15 @@ impl Slot {
         match self.tcache.load(Ordering::Relaxed) {
             CACHE_PER_THREAD => {
                 self.note_free();
+                if self.is_file() {
+                    match chunk::class_at(p as usize) {
+                        chunk::CLASS_BIG => return big::free(self, p),
+                        chunk::CLASS_BIG_FREED => return report_foreign("memkind_free", p),
+                        _ => {}
+                    }
+                }
                 // SAFETY: p is a live block (the contract).
                 let size = unsafe { arena::usable_size(p) };
-                if size >= HUGE_BLOCK && self.huge_live.load(Ordering::Relaxed) != 0 {
-                    // SAFETY: per the contract.
-                    return unsafe { self.free_huge(p, size) };
-                }
                 // SAFETY: per the contract; `size` is p's usable size.
                 unsafe { cache::free(self, p, size) }
             }
@@ -272,36 +271,6 @@ impl Slot {
         if self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD {
             // SAFETY: per the contract.
             unsafe { cache::note_block(p) };
-        }
-    }
-
-    /// Counts a block that [`Self::free_huge`] will give back at its free.
-    #[inline]
-    fn note_alloc(&self, size: usize) {
-        if size >= HUGE_BLOCK && self.is_file() {
-            self.huge_live.fetch_add(1, Ordering::Relaxed);
-        }
-    }
-
-    /// Frees `p` (of usable size `size`, at least [`HUGE_BLOCK`]) and purges its arena, so
-    /// its file blocks go back to the file system at the free (as memkind does), not after
-    /// the 10 s decay or at exit. jemalloc's own eager purge of large extents is off
-    /// (muzzy decay -1): it acts on coalesced free ranges, so batches of 64 KiB blocks
-    /// would be punched out and re-reserved every round.
-    ///
-    /// # Safety
-    /// As for `raw_free`, and `size` is p's usable size.
-    #[cold]
-    unsafe fn free_huge(&self, p: *mut c_void, size: usize) {
-        // SAFETY: p is a live block of this kind (the caller's contract).
-        let a = unsafe { arena::arena_of(p) };
-        // SAFETY: per the contract.
-        unsafe { cache::free(self, p, size) };
-        let _ = self
-            .huge_live
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
-        if let Some(a) = a {
-            arena::purge(a);
         }
     }
 
@@ -328,6 +297,9 @@ impl Slot {
         }
         if own {
             cache::flush_own(self);
+        }
+        if self.is_file() {
+            big::purge(self);
         }
         self.purge_fully();
         self.reclaimed_at
@@ -559,9 +531,6 @@ fn record(c_slot: &Slot, p: *mut c_void) -> *mut c_void {
 
 const FULL_KEY_MASK: u64 = (1 << 48) - 1;
 
-/// Freed blocks of a file kind this large go back to the file system at once.
-const HUGE_BLOCK: usize = 64 << 20;
-
 /// `extra << 40 | size` for [`Slot::full`]; None for sizes that do not fit (never recorded).
 #[inline]
 fn full_key(size: usize, extra: c_int) -> Option<u64> {
@@ -581,12 +550,37 @@ fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
     if full != 0 && slot.known_full(full, size, extra) {
         return Err(Error::NoMem);
     }
-    let p = slot.raw_alloc(size, extra);
+    let p = attempt(slot, size, extra);
     if !p.is_null() {
-        slot.note_alloc(size);
         return Ok(record(slot, p));
     }
     alloc_retry(slot, size, extra, epoch)
+}
+
+/// One allocation attempt: large blocks of file kinds here (`big.rs`), the rest from
+/// jemalloc through the kind's caches.
+#[inline]
+fn attempt(slot: &Slot, size: usize, extra: c_int) -> *mut c_void {
+    if big::wants(slot, size) {
+        let align = 1usize << (extra & arena::LG_ALIGN_MASK);
+        return big::alloc(slot, size, align, extra & arena::ZERO != 0);
+    }
+    slot.raw_alloc(size, extra)
+}
+
+/// Usable size of `p`, a live block of `s`.
+///
+/// # Safety
+/// `p` must be a live block of `s`.
+#[inline]
+unsafe fn block_size(s: &Slot, p: *const c_void) -> usize {
+    if s.is_file() {
+        if let Some(n) = big::size_of(p) {
+            return n;
+        }
+    }
+    // SAFETY: per the contract, and p is not a large block of ours.
+    unsafe { arena::usable_size(p as *mut c_void) }
 }
 
 #[cold]
@@ -615,9 +609,8 @@ fn retry_locked(slot: &Slot, size: usize, extra: c_int, epoch: u32) -> Result<*m
             break;
         }
         epoch = slot.reclaims.load(Ordering::Acquire);
-        let p = slot.raw_alloc(size, extra);
+        let p = attempt(slot, size, extra);
         if !p.is_null() {
-            slot.note_alloc(size);
             return Ok(record(slot, p));
         }
     }
@@ -690,7 +683,7 @@ pub fn free_sized(p: *mut c_void) -> Option<(&'static Slot, usize)> {
         Owner::Live(s, c) if take(c, p) => {
             // SAFETY: p is a live block of this kind: the live map's claim proved it (and
             // that no one else frees it) with MEMKIND_CHECK=1, the caller's contract otherwise.
-            let size = unsafe { arena::usable_size(p) };
+            let size = unsafe { block_size(s, p) };
             // SAFETY: the same block, still live: usable_size does not free it.
             unsafe { s.raw_free(p) };
             Some((s, size))
@@ -714,10 +707,10 @@ pub fn usable_size(p: *const c_void) -> Option<usize> {
             return Some(size);
         }
         // SAFETY: p lies in a live kind's memory: a live block by the C contract.
-        return Some(unsafe { arena::usable_size(p) });
+        return Some(unsafe { block_size(s, p) });
     }
-    // SAFETY: detect vouches that p is the start of a live block.
-    detect_outside_gib(p).map(|_| unsafe { arena::usable_size(p) })
+    // SAFETY: detect vouches that p is the start of a live block of s.
+    detect_outside_gib(p).map(|s| unsafe { block_size(s, p) })
 }
 
 /// [`usable_size`] for the C API: 0 for NULL, 0 and a report for a pointer no kind owns.
@@ -774,6 +767,10 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
     if !take(c, p) {
         return Err(Error::Invalid);
     }
+    let was_big = from.is_file() && chunk::class_at(p as usize) == chunk::CLASS_BIG;
+    if was_big || big::wants(target, size) {
+        return realloc_big(target, c, p, size, was_big);
+    }
     let flags = target.flags();
     // SAFETY: p is live and ours alone: the claim proved it with MEMKIND_CHECK=1, the
     // caller's contract (memkind_realloc's) says so otherwise.
@@ -791,11 +788,41 @@ pub fn realloc(target: &Slot, p: *mut c_void, size: usize) -> Result<*mut c_void
     if target.bounded() {
         // The old block may have been freed, or the tail of a shrunk one.
         target.note_free();
-        target.note_alloc(size);
     }
     // SAFETY: q is the live block rallocx just returned.
     unsafe { target.note_new_block(q) };
     Ok(record(target, q))
+}
+
+/// [`realloc`] within a file kind where the old or the new block is large (`big.rs`):
+/// in place when both are and the space around allows, else moved. `p` is claimed.
+fn realloc_big(
+    target: &Slot,
+    c: &chunk::Chunk,
+    p: *mut c_void,
+    size: usize,
+    was_big: bool,
+) -> Result<*mut c_void> {
+    if was_big && size >= big::BIG_MIN && big::resize_in_place(target, p, size) {
+        target.note_free();
+        return Ok(record(target, p));
+    }
+    // SAFETY: p is a live block of target, claimed by the caller.
+    let old = unsafe { block_size(target, p) };
+    let q = match alloc_in(target, size, 0) {
+        Ok(q) => q,
+        Err(e) => {
+            if env::check() {
+                c.mark_live(p as usize);
+            }
+            return Err(e);
+        }
+    };
+    // SAFETY: both blocks are live, distinct, and at least min(old, size) bytes long.
+    unsafe { std::ptr::copy_nonoverlapping(p as *const u8, q as *mut u8, old.min(size)) };
+    // SAFETY: p is a live block of target, claimed by the caller and no longer used.
+    unsafe { target.raw_free(p) };
+    Ok(q)
 }
 
 /// Releases everything a created kind holds; its handle stays invalid until reused.
@@ -843,9 +870,42 @@ pub fn stat(slot: &Slot, stat: arena::Stat) -> Option<usize> {
     let n = slot.narenas.load(Ordering::Acquire) as usize;
     // An arena made after the last refresh has no cached figures yet: it counts 0, as
     // memkind answers for a kind first used after memkind_update_cached_stats.
-    Some(slot.arenas[..n].iter().fold(0usize, |sum, a| {
+    let jemalloc = slot.arenas[..n].iter().fold(0usize, |sum, a| {
         sum + arena::arena_stat(a.load(Ordering::Relaxed), stat).unwrap_or(0)
-    }))
+    });
+    let (live, dirty) = if slot.is_file() {
+        slot.space.lock().big.stats()
+    } else {
+        (0, 0)
+    };
+    let big = match stat {
+        arena::Stat::Resident => live + dirty,
+        arena::Stat::Active | arena::Stat::Allocated => live,
+    };
+    Some(jemalloc + big)
+}
+
+/// Refreshes the large-block figures of every live file kind (with jemalloc's own, at
+/// `memkind_update_cached_stats`).
+pub fn refresh_big_stats() {
+    for s in file::SLOTS.iter().filter(|s| s.is_live() && s.is_file()) {
+        s.space.lock().big.refresh();
+    }
+}
+
+/// The large blocks' share of a statistic over every live file kind (for a NULL kind).
+pub fn big_total(stat: arena::Stat) -> usize {
+    file::SLOTS
+        .iter()
+        .filter(|s| s.is_live() && s.is_file())
+        .map(|s| {
+            let (live, dirty) = s.space.lock().big.stats();
+            match stat {
+                arena::Stat::Resident => live + dirty,
+                arena::Stat::Active | arena::Stat::Allocated => live,
+            }
+        })
+        .sum()
 }
 
 /// Whether moving a block out of its slab helps: the slab is not the one new blocks are
@@ -875,7 +935,7 @@ pub fn defrag(p: *mut c_void) -> Option<*mut c_void> {
     let Owner::Live(slot, c) = owner(p) else {
         return None;
     };
-    if !looks_live(c, p) {
+    if !looks_live(c, p) || (slot.is_file() && big::size_of(p).is_some()) {
         return None;
     }
     // SAFETY: the live map shows p is the start of a live block.

@@ -38,6 +38,10 @@ pub struct Space {
     pub chunk_len: usize,
     /// The one chunk is a caller's region (`memkind_create_fixed`).
     fixed: bool,
+    /// Large blocks of a file kind (`big.rs`).
+    pub big: super::big::Big,
+    /// jemalloc has had an extent from this space.
+    pub jemalloc_used: bool,
 }
 
 impl Default for Space {
@@ -56,6 +60,8 @@ impl Space {
             file_len: 0,
             chunk_len: CHUNK_ALIGN,
             fixed: false,
+            big: super::big::Big::new(),
+            jemalloc_used: false,
         }
     }
 
@@ -92,8 +98,18 @@ impl Space {
         }
     }
 
+    /// Carves `[addr, addr+len)` when `addr` is where the next carve would start and the
+    /// current chunk holds it (a large block growing in place).
+    pub(super) fn extend_at(&mut self, addr: usize, len: usize) -> bool {
+        if self.nchunks == 0 || self.bump != addr || addr.saturating_add(len) > self.end {
+            return false;
+        }
+        self.bump = addr + len;
+        true
+    }
+
     /// Undoes the last carve when its commit failed, so the range is not lost.
-    fn uncarve(&mut self, addr: usize, size: usize) {
+    pub(super) fn uncarve(&mut self, addr: usize, size: usize) {
         if addr + size == self.bump {
             self.bump = addr;
         }
@@ -200,6 +216,7 @@ impl Space {
                 chunk::release_range(base, len);
             }
         }
+        self.big.release();
         *self = Space::new();
     }
 }
@@ -305,7 +322,7 @@ fn sigbus_fallback(addr: usize) -> bool {
 
 /// Reserves file blocks for a range jemalloc is about to use (or, for a large range,
 /// checks it fits); false when the kind's limit or the file system's space is reached.
-fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
+pub(super) fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
     let fd = slot.fd.load(Ordering::Relaxed);
     if fd < 0 {
         return true;
@@ -337,7 +354,7 @@ fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
 }
 
 /// Gives a range's file blocks back; it reads as zeros when committed again.
-fn decommit(slot: &Slot, addr: usize, len: usize) -> bool {
+pub(super) fn decommit(slot: &Slot, addr: usize, len: usize) -> bool {
     let fd = slot.fd.load(Ordering::Relaxed);
     if fd < 0 {
         return false;
@@ -384,6 +401,22 @@ unsafe extern "C" fn hook_alloc(
             return std::ptr::null_mut();
         };
         let mut space = slot.space.lock();
+        if slot.is_file() && !slot.is_fixed() {
+            // SAFETY: jemalloc passes valid in/out flags.
+            let want_zero = unsafe { *zero };
+            if let Some((addr, dirty)) =
+                super::big::take_free(slot, &mut space, carve_len, carve_align, want_zero)
+            {
+                // SAFETY: as above; the range is committed, zeroed when asked or clean.
+                unsafe {
+                    *zero = want_zero || !dirty;
+                    *commit_p = true;
+                }
+                space.jemalloc_used = true;
+                chunk::mark_jemalloc(addr, carve_len);
+                return addr as *mut c_void;
+            }
+        }
         let Some(addr) = space.carve(slot, carve_len, carve_align) else {
             return std::ptr::null_mut();
         };
@@ -409,6 +442,8 @@ unsafe extern "C" fn hook_alloc(
             }
             *commit_p = want_commit || !file;
         }
+        space.jemalloc_used = true;
+        chunk::mark_jemalloc(addr, carve_len);
         addr as *mut c_void
     })
 }
