@@ -314,6 +314,13 @@ fn carve_new(slot: &Slot, sp: &mut Space, len: usize, align: usize) -> Option<us
 
 /// Frees the large block `p` (class [`chunk::CLASS_BIG`]).
 pub fn free(slot: &Slot, p: *mut c_void) {
+    free_quiet(slot, p);
+    start_sweeper_if_wanted();
+}
+
+/// [`free`] for a caller that may hold a lock: the sweeper it may need is started by the
+/// next [`start_sweeper_if_wanted`].
+pub fn free_quiet(slot: &Slot, p: *mut c_void) {
     let addr = p as usize;
     let len = chunk::big_pages(addr) as usize * PAGE;
     chunk::set_class(addr, chunk::CLASS_BIG_FREED);
@@ -321,15 +328,25 @@ pub fn free(slot: &Slot, p: *mut c_void) {
     sp.big.live -= len;
     give_back(slot, &mut sp.big, addr, len);
     sweep_if_due(slot, &mut sp);
-    let pending = sp.big.next_sweep != u64::MAX;
-    drop(sp);
-    if pending {
-        start_sweeper();
+    if sp.big.next_sweep != u64::MAX {
+        WANTED.store(true, std::sync::atomic::Ordering::Release);
     }
 }
 
 /// Set while the sweeper thread runs.
 static SWEEPER: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// Some kind has dirty ranges and the sweeper may not know yet.
+static WANTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Starts the sweeper if a free since the last call left ranges for it. Never called with
+/// a lock held.
+#[inline]
+pub fn start_sweeper_if_wanted() {
+    use std::sync::atomic::Ordering;
+    if WANTED.load(Ordering::Relaxed) && WANTED.swap(false, Ordering::Acquire) {
+        start_sweeper();
+    }
+}
 
 /// Starts the thread that gives dirty ranges back once their decay time is over, so an
 /// idle program's freed space goes back to the file system as jemalloc's decay gives back

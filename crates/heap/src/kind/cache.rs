@@ -225,18 +225,33 @@ impl Front {
         n - half
     }
 
-    /// Gives the kept large blocks to the jemalloc cache.
-    fn release_large(&self) {
+    /// Gives the kept large blocks of `slot` (this front's kind) back.
+    fn release_large(&self, slot: &Slot) {
         // SAFETY: a kept large block is a live block of this front's kind nobody else
         // holds, of the usable size its entry records; the entry is cleared first.
         large::drain_in(&self.large, |p, usable| unsafe {
-            arena::free_sized(p, usable, self.free_flags())
+            self.give_kept(slot, p, usable)
         });
     }
 
+    /// Frees a block this front kept: a large block of a file kind where `big.rs` has it,
+    /// any other to the jemalloc cache.
+    ///
+    /// # Safety
+    /// `p` is a live block of `slot` (this front's kind) nobody else holds, of usable size
+    /// `usable`.
+    unsafe fn give_kept(&self, slot: &Slot, p: *mut c_void, usable: usize) {
+        if chunk::class_at(p as usize) == chunk::CLASS_BIG {
+            super::big::free_quiet(slot, p);
+        } else {
+            // SAFETY: per the contract.
+            unsafe { arena::free_sized(p, usable, self.free_flags()) }
+        }
+    }
+
     /// Gives every block of the stacks to the jemalloc cache.
-    fn spill_all(&self) {
-        self.release_large();
+    fn spill_all(&self, slot: &Slot) {
+        self.release_large(slot);
         for (bin, (count, class)) in self.counts.iter().zip(&CLASS_SIZE).enumerate() {
             let size = class.load(Ordering::Relaxed) as usize;
             for c in &self.stack(bin)[..count.replace(0) as usize] {
@@ -312,8 +327,8 @@ fn cleanup() {
         if e.thread == me {
             // The entry is still listed, so its kind was not destroyed: its stacks hold
             // live blocks of it.
-            if let Some(f) = front_at(e.front) {
-                f.spill_all();
+            if let (Some(f), Some(s)) = (front_at(e.front), super::slot_by_id(e.slot)) {
+                f.spill_all(s);
             }
             destroy_cache(e);
             false
@@ -323,6 +338,7 @@ fn cleanup() {
     });
     drop(reg);
     table().iter().for_each(free_front);
+    super::big::start_sweeper_if_wanted();
 }
 
 /// The key's destructor: the value is only a marker that the thread has caches.
@@ -545,13 +561,55 @@ pub unsafe fn free(slot: &Slot, p: *mut c_void, size: usize) {
         // can reach these blocks when that kind is full.
         // SAFETY: an evicted block is a live block of this kind nobody else holds, of the
         // usable size its entry recorded; its entry is cleared.
-        let evict = |q, n| unsafe { arena::free_sized(q, n, f.free_flags()) };
-        if large::keep_in(&f.large, p, size, large::MAX, evict) {
+        let evict = |q, n| unsafe { f.give_kept(slot, q, n) };
+        let kept = large::keep_in(&f.large, p, size, large::MAX, evict);
+        super::big::start_sweeper_if_wanted();
+        if kept {
             return;
         }
     }
     // SAFETY: per the contract.
     unsafe { arena::free_sized(p, size, f.free_flags()) };
+}
+
+/// What [`keep_big`] did with a freed large block of a file kind.
+pub enum Kept {
+    Kept,
+    /// The thread keeps it already: a second free.
+    Twice,
+    /// Not kept (no front, too large, no room): the caller frees it.
+    No,
+}
+
+/// Keeps `p`, a large block of file kind `slot` (`big.rs`) of `usable` bytes just freed,
+/// for the calling thread's next requests of about its size, as jemalloc's large blocks
+/// are kept (see [`large`]).
+pub fn keep_big(slot: &Slot, p: *mut c_void, usable: usize) -> Kept {
+    let Some(f) = front(slot, false) else {
+        return Kept::No;
+    };
+    if !large::fits(usable) {
+        return Kept::No;
+    }
+    if large::holds(&f.large, p) {
+        return Kept::Twice;
+    }
+    f.dirty.set(true);
+    // SAFETY: as in `free`.
+    let evict = |q, n| unsafe { f.give_kept(slot, q, n) };
+    let kept = large::keep_in(&f.large, p, usable, large::MAX, evict);
+    super::big::start_sweeper_if_wanted();
+    if kept {
+        Kept::Kept
+    } else {
+        Kept::No
+    }
+}
+
+/// A block the calling thread keeps for a plain request of `size` bytes of `slot`.
+#[inline]
+pub fn take_kept(slot: &Slot, size: usize) -> Option<*mut c_void> {
+    large::take_in(&front(slot, false)?.large, size)
 }
 
 /// The calling thread's `mallocx` flags for `slot` (its arena and jemalloc cache), made on
@@ -580,16 +638,19 @@ pub fn release_large_own() {
             continue;
         }
         // Only a live front's kept blocks are blocks of a live kind.
-        if let Some(f) = super::slot_by_id(id as u32).and_then(|s| front(s, false)) {
-            f.release_large();
+        if let Some(s) = super::slot_by_id(id as u32) {
+            if let Some(f) = front(s, false) {
+                f.release_large(s);
+            }
         }
     }
+    super::big::start_sweeper_if_wanted();
 }
 
 /// Gives the calling thread's cached blocks of `slot` back to the arenas.
 pub fn flush_own(slot: &Slot) {
     if let Some(f) = front(slot, false) {
-        f.spill_all();
+        f.spill_all(slot);
         arena::tcache_flush(f.tcache.get());
     }
 }
@@ -732,6 +793,12 @@ pub mod large {
                 }
             }
         }
+    }
+
+    /// Whether `entries` hold `p`.
+    #[inline]
+    pub(super) fn holds(entries: &[Cell<usize>], p: *mut c_void) -> bool {
+        entries.iter().any(|e| e.get() != 0 && addr(e.get()) == p)
     }
 
     /// Empties `entries`, handing each block and its usable size to `free`.

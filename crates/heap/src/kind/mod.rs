@@ -243,7 +243,7 @@ impl Slot {
                 self.note_free();
                 if self.is_file() {
                     match chunk::class_at(p as usize) {
-                        chunk::CLASS_BIG => return big::free(self, p),
+                        chunk::CLASS_BIG => return self.free_big(p),
                         chunk::CLASS_BIG_FREED => return report_foreign("memkind_free", p),
                         _ => {}
                     }
@@ -271,6 +271,16 @@ impl Slot {
         if self.tcache.load(Ordering::Relaxed) == CACHE_PER_THREAD {
             // SAFETY: per the contract.
             unsafe { cache::note_block(p) };
+        }
+    }
+
+    /// Frees `p`, a large block of this file kind (`big.rs`): the thread keeps it for its
+    /// next requests when it can, as it keeps jemalloc's large blocks.
+    fn free_big(&self, p: *mut c_void) {
+        match cache::keep_big(self, p, big::size_of(p).unwrap_or(0)) {
+            cache::Kept::Kept => {}
+            cache::Kept::Twice => report_foreign("memkind_free", p),
+            cache::Kept::No => big::free(self, p),
         }
     }
 
@@ -562,6 +572,11 @@ fn alloc_in(slot: &Slot, size: usize, extra: c_int) -> Result<*mut c_void> {
 #[inline]
 fn attempt(slot: &Slot, size: usize, extra: c_int) -> *mut c_void {
     if big::wants(slot, size) {
+        if extra == 0 {
+            if let Some(p) = cache::take_kept(slot, size) {
+                return p;
+            }
+        }
         let align = 1usize << (extra & arena::LG_ALIGN_MASK);
         return big::alloc(slot, size, align, extra & arena::ZERO != 0);
     }
