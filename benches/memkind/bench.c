@@ -541,6 +541,92 @@ static int group_threads(const char *mode, const char *dir)
     return 0;
 }
 
+/* ---- many threads on one kind ---------------------------------------------------- */
+
+#define MANY 64
+#define MANY_BATCHES 200 /* of 256 pairs per thread and window */
+
+struct many {
+    memkind_t kind;
+    size_t size;
+    pthread_barrier_t *barrier;
+    double start[REPS], end[REPS];
+    int failed;
+};
+
+static void *many_main(void *arg)
+{
+    struct many *t = arg;
+    struct heap h = {t->kind, 0};
+    struct pair_ctx c = {&h, t->size};
+    if (run_pairs(&c, 256))
+        t->failed = 1;
+    for (int w = 0; w < REPS; w++) {
+        pthread_barrier_wait(t->barrier);
+        t->start[w] = now_ns();
+        for (int b = 0; b < MANY_BATCHES && !t->failed; b++)
+            if (run_pairs(&c, 256))
+                t->failed = 1;
+        t->end[w] = now_ns();
+    }
+    return NULL;
+}
+
+/* MANY threads time-share the CPUs on one kind: the aggregate rate, all pairs of a window
+ * over its wall time, from the first thread's start to the last one's end (a thread's own
+ * window would also count the time it waits for a CPU), best of REPS windows. */
+static int group_threads_many(const char *dir)
+{
+    static const size_t tsizes[] = {64, 4 * KIB};
+    char m[2][64];
+    for (int s = 0; s < 2; s++) {
+        snprintf(m[s], sizeof(m[s]), "threads.%d.%s", MANY, size_name(tsizes[s]));
+        out("expect", m[s], "-");
+    }
+    if (list_only())
+        return 0;
+    memkind_t kind;
+    if (create_file_kind(dir, 0, &kind))
+        return 1;
+    for (int s = 0; s < 2; s++) {
+        pthread_barrier_t barrier;
+        pthread_barrier_init(&barrier, NULL, MANY);
+        static struct many t[MANY];
+        pthread_t tid[MANY];
+        for (int i = 0; i < MANY; i++) {
+            memset(&t[i], 0, sizeof(t[i]));
+            t[i].kind = kind;
+            t[i].size = tsizes[s];
+            t[i].barrier = &barrier;
+            if (pthread_create(&tid[i], NULL, many_main, &t[i]))
+                return 1;
+        }
+        int failed = 0;
+        for (int i = 0; i < MANY; i++) {
+            pthread_join(tid[i], NULL);
+            failed |= t[i].failed;
+        }
+        double best = 0;
+        for (int w = 0; w < REPS; w++) {
+            double t0 = t[0].start[w], t1 = t[0].end[w];
+            for (int i = 1; i < MANY; i++) {
+                t0 = t[i].start[w] < t0 ? t[i].start[w] : t0;
+                t1 = t[i].end[w] > t1 ? t[i].end[w] : t1;
+            }
+            double rate = (double)MANY * MANY_BATCHES * 256 * 1e9 / (t1 - t0);
+            if (rate > best)
+                best = rate;
+        }
+        pthread_barrier_destroy(&barrier);
+        if (failed)
+            out("fail", m[s], "allocation returned NULL");
+        else
+            out("value", m[s], "%.0f", best);
+    }
+    memkind_destroy_kind(kind);
+    return 0;
+}
+
 /* ---- fill a 32 MiB kind ---------------------------------------------------------- */
 
 static size_t fill(memkind_t kind, size_t size, void **ptrs, size_t cap)
@@ -927,7 +1013,7 @@ static void usage(void)
             "       bench batch   file0|default|glibc lifo|fifo [DIR]\n"
             "       bench free    DIR\n"
             "       bench realloc file0|default|glibc [DIR]\n"
-            "       bench threads 1|shared|split DIR\n"
+            "       bench threads 1|shared|split|many DIR\n"
             "       bench fill    SIZE DIR\n"
             "       bench create  DIR\n"
             "       bench rss     SIZE DIR\n"
@@ -957,6 +1043,8 @@ int main(int argc, char **argv)
         return group_free(a2);
     if (!strcmp(g, "realloc") && a2)
         return group_realloc(a2, a3);
+    if (!strcmp(g, "threads") && a3 && !strcmp(a2, "many"))
+        return group_threads_many(a3);
     if (!strcmp(g, "threads") && a3)
         return group_threads(a2, a3);
     if (!strcmp(g, "fill") && a3)

@@ -102,6 +102,7 @@ done
         printf '%s\tthreads 1 %s\n' "$fs" "$d"
         printf '%s\tthreads shared %s\n' "$fs" "$d"
         printf '%s\tthreads split %s\n' "$fs" "$d"
+        printf '%s\tthreads many %s\n' "$fs" "$d"
         printf '%s\tfill 64 %s\n' "$fs" "$d"
         printf '%s\tfill 4096 %s\n' "$fs" "$d"
         printf '%s\tfill 1048576 %s\n' "$fs" "$d"
@@ -258,6 +259,7 @@ hsize() { case $1 in 16 | 64 | 256) echo "$1 B" ;; *K) echo "${1%K} KiB" ;; *M) 
             printf '%s:threads.1.%s\t1 thread pairs %s [%s]\tops\tratio:0.95\n' "$fs" $s "$(hsize $s)" "$fs"
             printf '%s:threads.shared.%s\t2 threads, one kind, %s [%s]\tops\tscale:%s:threads.1.%s:1.8\n' "$fs" $s "$(hsize $s)" "$fs" "$fs" $s
             printf '%s:threads.split.%s\t2 threads, kind each, %s [%s]\tops\tratio:0.95\n' "$fs" $s "$(hsize $s)" "$fs"
+            printf '%s:threads.64.%s\t64 threads, one kind, %s, total [%s]\tops\tscale:%s:threads.shared.%s:0.9\n' "$fs" $s "$(hsize $s)" "$fs" "$fs" $s
         done
     done
     for fs in $FS; do
