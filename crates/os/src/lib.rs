@@ -773,6 +773,37 @@ pub fn thread_id() -> usize {
     unsafe { libc::pthread_self() as usize }
 }
 
+/// Starts a detached thread running `f(null)` on a stack of at least `stack` bytes,
+/// named `name` (at most 15 bytes). Through `pthread_create` itself: `std::thread`'s
+/// start-up calls glibc's malloc in the new thread (`pthread_getattr_np`), which gives it
+/// a 64 MiB glibc arena, where a library's helper thread should cost only its stack.
+///
+/// Pre: `f` must not unwind. Post: false when the thread could not be started.
+pub fn spawn_detached(
+    f: extern "C" fn(*mut libc::c_void) -> *mut libc::c_void,
+    stack: usize,
+    name: &CStr,
+) -> bool {
+    // SAFETY: attr is initialised by pthread_attr_init before any other use and destroyed
+    // once; pthread_create gets a valid out-pointer, attr and a function that lives as
+    // long as the library; the thread's argument is never dereferenced.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_attr_init(&mut attr) != 0 {
+            return false;
+        }
+        libc::pthread_attr_setstacksize(&mut attr, stack.max(libc::PTHREAD_STACK_MIN));
+        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+        let mut t: libc::pthread_t = 0;
+        let ok = libc::pthread_create(&mut t, &attr, f, std::ptr::null_mut()) == 0;
+        libc::pthread_attr_destroy(&mut attr);
+        if ok {
+            libc::pthread_setname_np(t, name.as_ptr());
+        }
+        ok
+    }
+}
+
 /// A thread-exit callback without `__cxa_thread_atexit_impl` (which `calloc`s a record per
 /// thread from glibc's malloc, and so gives every new thread a 64 MiB glibc arena): a
 /// `pthread` key whose destructor runs `dtor(value)` when a thread that set a non-null

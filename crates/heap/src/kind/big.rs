@@ -356,13 +356,24 @@ fn start_sweeper() {
     if SWEEPER.load(Ordering::Relaxed) || SWEEPER.swap(true, Ordering::AcqRel) {
         return;
     }
-    let spawned = std::thread::Builder::new()
-        .name("memkind-decay".into())
-        .stack_size(64 << 10)
-        .spawn(sweeper);
-    if spawned.is_err() {
+    if !sys::spawn_detached(sweeper_entry, 64 << 10, c"memkind-decay") {
         SWEEPER.store(false, Ordering::Release);
     }
+}
+
+/// In a forked child, which has no sweeper thread: the next free that calls
+/// [`start_sweeper_if_wanted`] starts one for the ranges the parent left.
+pub fn after_fork_in_child() {
+    use std::sync::atomic::Ordering;
+    SWEEPER.store(false, Ordering::Relaxed);
+    WANTED.store(true, Ordering::Relaxed);
+}
+
+extern "C" fn sweeper_entry(_: *mut c_void) -> *mut c_void {
+    if std::panic::catch_unwind(sweeper).is_err() {
+        SWEEPER.store(false, std::sync::atomic::Ordering::Release);
+    }
+    std::ptr::null_mut()
 }
 
 fn sweeper() {

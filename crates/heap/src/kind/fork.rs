@@ -95,6 +95,7 @@ extern "C" fn child() {
     // SAFETY: as above; the forking thread was not failing an allocation.
     unsafe { super::RECLAIM_LOCK.force_unlock() };
     super::reclaim_reset_in_child();
+    super::big::after_fork_in_child();
     for slot in super::statics::SLOTS.iter().chain(file::SLOTS.iter()) {
         // SAFETY: no other thread exists in the child to own the lock.
         unsafe { slot.space.force_unlock() };
