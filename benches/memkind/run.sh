@@ -102,7 +102,6 @@ done
         printf '%s\tthreads 1 %s\n' "$fs" "$d"
         printf '%s\tthreads shared %s\n' "$fs" "$d"
         printf '%s\tthreads split %s\n' "$fs" "$d"
-        printf '%s\tthreads many %s\n' "$fs" "$d"
         printf '%s\tfill 64 %s\n' "$fs" "$d"
         printf '%s\tfill 4096 %s\n' "$fs" "$d"
         printf '%s\tfill 1048576 %s\n' "$fs" "$d"
@@ -111,6 +110,7 @@ done
     printf '%s\trss 64 %s\t3\n' "$disk_fs" "${DIRS[$disk_fs]}"
     printf '%s\trss 1048576 %s\t3\n' "$disk_fs" "${DIRS[$disk_fs]}"
     printf '%s\tbigfill %s\t3\n' "$disk_fs" "${DIRS[$disk_fs]}"
+    printf '%s\tthreads many %s\n' "$shm_fs" "${DIRS[$shm_fs]}"
     printf '%s\tthreadstart %s\t3\n' "$shm_fs" "${DIRS[$shm_fs]}"
     printf '%s\tfullfail %s\n' "$shm_fs" "${DIRS[$shm_fs]}"
     # 10 000 cycles take memkind 16 s (its address space grows to 160 GB): one round.
@@ -259,7 +259,6 @@ hsize() { case $1 in 16 | 64 | 256) echo "$1 B" ;; *K) echo "${1%K} KiB" ;; *M) 
             printf '%s:threads.1.%s\t1 thread pairs %s [%s]\tops\tratio:0.95\n' "$fs" $s "$(hsize $s)" "$fs"
             printf '%s:threads.shared.%s\t2 threads, one kind, %s [%s]\tops\tscale:%s:threads.1.%s:1.8\n' "$fs" $s "$(hsize $s)" "$fs" "$fs" $s
             printf '%s:threads.split.%s\t2 threads, kind each, %s [%s]\tops\tratio:0.95\n' "$fs" $s "$(hsize $s)" "$fs"
-            printf '%s:threads.64.%s\t64 threads, one kind, %s, total [%s]\tops\tscale:%s:threads.shared.%s:0.9\n' "$fs" $s "$(hsize $s)" "$fs" "$fs" $s
         done
     done
     for fs in $FS; do
@@ -279,6 +278,9 @@ hsize() { case $1 in 16 | 64 | 256) echo "$1 B" ;; *K) echo "${1%K} KiB" ;; *M) 
     printf '%s:bigfill.1M\tfill 2 GiB in 1 MiB blocks, per block [%s]\tns\tratio:1\n' $f $f
     printf '%s:bigdestroy\tdestroy the kind holding 2 GiB [%s]\tns\tratio:5\n' $f $f
     f=$shm_fs
+    for s in 64 4K; do
+        printf '%s:threads.64.%s\t64 threads, one kind, %s, total [%s]\tops\tscale:%s:threads.shared.%s:0.9\n' $f $s "$(hsize $s)" $f $f $s
+    done
     printf '%s:start.1000\t1000 threads at once, DEFAULT+file, per thread [%s]\tns\tratio:0.67\n' $f $f
     printf '%s:start.50\t1000 threads 50 at a time, per thread [%s]\tns\tratio:0.67\n' $f $f
     printf '%s:fullfail.64\tfailed malloc 64 B, full 64 MiB kind [%s]\tns\tratio:0.5\n' $f $f
