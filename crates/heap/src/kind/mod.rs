@@ -888,16 +888,20 @@ pub fn stat(slot: &Slot, stat: arena::Stat) -> Option<usize> {
     let jemalloc = slot.arenas[..n].iter().fold(0usize, |sum, a| {
         sum + arena::arena_stat(a.load(Ordering::Relaxed), stat).unwrap_or(0)
     });
-    let (live, dirty) = if slot.is_file() {
-        slot.space.lock().big.stats()
-    } else {
-        (0, 0)
-    };
-    let big = match stat {
+    Some(jemalloc + big_stat(slot, stat))
+}
+
+/// `slot`'s large blocks' share of a statistic, as of the last refresh (0 but for file
+/// kinds).
+fn big_stat(slot: &Slot, stat: arena::Stat) -> usize {
+    if !slot.is_file() {
+        return 0;
+    }
+    let (live, dirty) = slot.space.lock().big.stats();
+    match stat {
         arena::Stat::Resident => live + dirty,
         arena::Stat::Active | arena::Stat::Allocated => live,
-    };
-    Some(jemalloc + big)
+    }
 }
 
 /// Refreshes the large-block figures of every live file kind (with jemalloc's own, at
@@ -912,14 +916,8 @@ pub fn refresh_big_stats() {
 pub fn big_total(stat: arena::Stat) -> usize {
     file::SLOTS
         .iter()
-        .filter(|s| s.is_live() && s.is_file())
-        .map(|s| {
-            let (live, dirty) = s.space.lock().big.stats();
-            match stat {
-                arena::Stat::Resident => live + dirty,
-                arena::Stat::Active | arena::Stat::Allocated => live,
-            }
-        })
+        .filter(|s| s.is_live())
+        .map(|s| big_stat(s, stat))
         .sum()
 }
 
