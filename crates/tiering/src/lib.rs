@@ -2,8 +2,9 @@
 //!
 //! Shared by the memtier C API (`src/ffi/memtier.rs`, tiers are kinds) and the `LD_PRELOAD`
 //! interposer (`preload/`, tiers from `MEMKIND_MEM_TIERS`, see [`config`]). Counters are
-//! sharded by thread so many threads can count without fighting over one cache line, and
-//! are exact: a read sums every shard.
+//! sharded by thread so many threads can count without fighting over one cache line; a
+//! shard spills into the counter's flushed total past 50 KiB, and the policy compares the
+//! flushed totals (as memkind does), while statistics sum every shard.
 
 pub mod config;
 
@@ -23,8 +24,16 @@ pub const DEFAULT_DEGREE: f32 = 0.15;
 #[repr(align(64))]
 struct Shard(AtomicIsize);
 
-/// A signed byte or event count, exact under concurrent updates.
+/// A shard's count moves into the flushed total once it passes this many bytes either way
+/// (memkind's figure): the policy then reads one word per tier, and a program's first
+/// blocks land where memkind's would.
+const FLUSH: isize = 51200;
+
+/// A signed byte or event count. [`Counter::sum`] is exact whenever no update is midway
+/// (it adds every shard to the flushed total); [`Counter::flushed`] lags it by less than
+/// [`FLUSH`] per shard and costs one load.
 pub struct Counter {
+    flushed: Shard,
     shards: [Shard; SHARDS],
 }
 
@@ -37,23 +46,36 @@ impl Default for Counter {
 impl Counter {
     pub const fn new() -> Self {
         Counter {
+            flushed: Shard(AtomicIsize::new(0)),
             shards: [const { Shard(AtomicIsize::new(0)) }; SHARDS],
         }
     }
 
     #[inline]
     pub fn add(&self, delta: isize) {
-        self.shards[shard()].0.fetch_add(delta, Ordering::Relaxed);
+        let s = &self.shards[shard()].0;
+        let now = s.fetch_add(delta, Ordering::Relaxed).wrapping_add(delta);
+        if !(-FLUSH..=FLUSH).contains(&now) {
+            let v = s.swap(0, Ordering::Relaxed);
+            self.flushed.0.fetch_add(v, Ordering::Relaxed);
+        }
+    }
+
+    /// The count less what the shards hold back: what the tier policy compares.
+    #[inline]
+    pub fn flushed(&self) -> isize {
+        self.flushed.0.load(Ordering::Relaxed)
     }
 
     pub fn sum(&self) -> isize {
         self.shards
             .iter()
             .map(|s| s.0.load(Ordering::Relaxed))
-            .fold(0isize, |a, b| a.wrapping_add(b))
+            .fold(self.flushed(), |a, b| a.wrapping_add(b))
     }
 
     pub fn reset(&self) {
+        self.flushed.0.store(0, Ordering::Relaxed);
         for s in &self.shards {
             s.0.store(0, Ordering::Relaxed);
         }
@@ -287,6 +309,47 @@ impl Policy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counter_spills_past_the_flush_step() {
+        let c = Counter::new();
+        for _ in 0..50 {
+            c.add(1024);
+        }
+        assert_eq!(c.sum(), 50 * 1024);
+        assert_eq!(c.flushed(), 0);
+        c.add(1024);
+        assert_eq!(c.flushed(), 51 * 1024);
+        assert_eq!(c.sum(), 51 * 1024);
+        // Frees spill the same way, below -FLUSH.
+        c.add(-(FLUSH + 1024 + 51 * 1024));
+        assert_eq!(c.sum(), -FLUSH - 1024);
+        assert_eq!(c.flushed(), -FLUSH - 1024);
+        c.reset();
+        assert_eq!((c.sum(), c.flushed()), (0, 0));
+    }
+
+    #[test]
+    fn counter_is_exact_under_threads() {
+        let c = Counter::new();
+        std::thread::scope(|s| {
+            for t in 0..4isize {
+                let c = &c;
+                s.spawn(move || {
+                    for i in 0..100_000isize {
+                        c.add(if i % 3 == 0 {
+                            -(t + 1) * 7
+                        } else {
+                            (t + 1) * 5
+                        });
+                    }
+                });
+            }
+        });
+        let per = |t: isize| 33_334 * -(t + 1) * 7 + 66_666 * (t + 1) * 5;
+        assert_eq!(c.sum(), (0..4).map(per).sum::<isize>());
+        assert!((c.sum() - c.flushed()).abs() <= FLUSH * SHARDS as isize);
+    }
 
     #[test]
     fn static_ratio_keeps_shares() {

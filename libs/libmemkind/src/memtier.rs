@@ -166,7 +166,9 @@ fn realloc_in(target: &'static Slot, p: *mut c_void, size: usize, func: &str) ->
 
 impl Memory {
     fn pick(&self, size: usize) -> &'static Slot {
-        let i = self.policy.choose(size, |i| counter(self.kinds[i]).sum());
+        let i = self
+            .policy
+            .choose(size, |i| counter(self.kinds[i]).flushed());
         self.kinds[i]
     }
 }

@@ -340,7 +340,7 @@ pub(crate) enum How {
 impl Tiers {
     #[inline]
     fn alloc(&self, size: usize, how: How) -> *mut c_void {
-        let i = self.policy.choose(size, |i| self.tiers[i].bytes.sum());
+        let i = self.policy.choose(size, |i| self.tiers[i].bytes.flushed());
         let p = self.alloc_in(i, size, how);
         if !p.is_null() {
             return p;
