@@ -12,7 +12,8 @@
 # 1:1, STATIC_RATIO, a fresh directory under $BENCH_TIER_PARENT for every run).
 # Each round runs every metric and configuration as plain, memkind, ours, one after the
 # other, the order rotating from round to round (A B C, B C A, C A B, A B C, ...) so no
-# library always follows the same one; cells are the median and [min-max] over the rounds. A run that dies from a
+# library always follows the same one; cells are the median and [min-max] over the rounds,
+# ratios the median of the rounds' own ratios. A run that dies from a
 # signal is "crashed", one whose stdout differs from the plain run's is "wrong".
 #
 # environment:
@@ -112,8 +113,8 @@ lib_env() {
     envs=(LD_PRELOAD="$so" MEMKIND_MEM_TIERS="$tiers")
 }
 
-# run_one LIB CONFIG NAME UNIT STDIN COMMAND: appends "LIB<TAB>CONFIG<TAB>METRIC<TAB>VALUE"
-# to RAW_FILE, VALUE a number or "!crash SIG", "!wrong", "!exit N", "!timeout".
+# run_one LIB CONFIG NAME UNIT STDIN COMMAND: appends "LIB<TAB>CONFIG<TAB>METRIC<TAB>VALUE
+# <TAB>ROUND" to RAW_FILE, VALUE a number or "!crash SIG", "!wrong", "!exit N", "!timeout".
 run_one() {
     local lib=$1 cfg=$2 name=$3 unit=$4 stdin=$5 cmd=$6 t0 t1 rc status o=$WORK/out e=$WORK/err
     if [ "$lib" = memkind ] && [ "$have_ref" = no ]; then return; fi
@@ -145,12 +146,12 @@ run_one() {
     fi
     if [ "$unit" = ns ]; then
         if [ -n "$status" ]; then
-            printf '%s\t%s\t%s.%s\t%s\n' "$lib" "$cfg" "$name" 64 "$status" "$lib" "$cfg" "$name" 4096 "$status"
+            printf '%s\t%s\t%s.%s\t%s\t%s\n' "$lib" "$cfg" "$name" 64 "$status" "$r" "$lib" "$cfg" "$name" 4096 "$status" "$r"
         else
-            awk -v lib="$lib" -v cfg="$cfg" -v name="$name" '$1 == "pairs" { print lib "\t" cfg "\t" name "." $2 "\t" $3 }' "$o"
+            awk -v lib="$lib" -v cfg="$cfg" -v name="$name" -v r="$r" '$1 == "pairs" { print lib "\t" cfg "\t" name "." $2 "\t" $3 "\t" r }' "$o"
         fi
     else
-        printf '%s\t%s\t%s\t%s\n' "$lib" "$cfg" "$name" "${status:-$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')}"
+        printf '%s\t%s\t%s\t%s\t%s\n' "$lib" "$cfg" "$name" "${status:-$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.4f", (b - a) / 1e9 }')}" "$r"
     fi >>"$RAW_FILE"
     if [ -n "$status" ] && [ "$lib" = ours ]; then
         echo "  warning: ours [$cfg] $name -> $status: $(head -c 200 "$e" | tr '\n' ' ')" >&2
@@ -203,7 +204,8 @@ done <"$METRICS" >"$SPEC"
 echo
 echo "Cells: median [min-max] over $ROUNDS rounds; ns = ns per malloc+free pair, s = wall"
 echo "seconds of the whole program. Ratios are SPEED ratios, >1 means ours is faster:"
-echo "ours/plain = plain time / ours time, ours/memkind = memkind time / ours time."
+echo "ours/plain = plain time / ours time, ours/memkind = memkind time / ours time, each the"
+echo "median over the rounds of that round's ratio (its runs are back to back)."
 echo "Targets: ours/plain >= 0.91 (ours adds <= 10% to plain) on the programs with dram;"
 echo "ours/memkind >= 1.00 on the pairs, >= 0.95 on the programs, whose time is mostly their"
 echo "own work (met when memkind crashed or was wrong and ours was not)."
@@ -227,6 +229,16 @@ function stats(k,    n, i, a) {
     lo[k] = a[1]; hi[k] = a[n]
     return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
 }
+# Median over the rounds of time(a) / time(b) within each round (the libraries of one
+# round run back to back), so a slow spell of the machine weighs on both sides.
+function paired(a, b,    n, r, q) {
+    n = 0
+    for (r in seen)
+        if (((a, r) in at) && ((b, r) in at) && at[b, r] > 0) q[++n] = at[a, r] / at[b, r]
+    if (n == 0) return ""
+    isort(q, n)
+    return (n % 2) ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2
+}
 function cell(k, unit,    s, m) {
     m = med[k]; s = ""
     if (m != "") s = fmt(m, unit) (cnt[k] > 1 ? " [" fmt(lo[k], unit) "-" fmt(hi[k], unit) "]" : "")
@@ -240,7 +252,7 @@ FILENAME == ARGV[1] {
         if (v == "crash") v = "crashed"; else if (v == "exit") v = "failed"
         bad[k] = v; badn[k]++; next
     }
-    cnt[k]++; val[k, cnt[k]] = $4 + 0; next
+    cnt[k]++; val[k, cnt[k]] = $4 + 0; at[k, $5] = $4 + 0; seen[$5] = 1; next
 }
 {
     n++; cfg[n] = $1; key[n] = $2; label[n] = $3; unit[n] = $4; kind[n] = $5
@@ -262,8 +274,8 @@ END {
         u = unit[r]
         cv[r, 1] = label[r] " (" u ")"; cv[r, 2] = cfg[r]
         cv[r, 3] = cell(kp, u); cv[r, 4] = cell(km, u); cv[r, 5] = cell(ko, u)
-        rp = (med[kp] != "" && med[ko] != "" && med[ko] > 0) ? med[kp] / med[ko] : ""
-        rm = (med[km] != "" && med[ko] != "" && med[ko] > 0) ? med[km] / med[ko] : ""
+        rp = paired(kp, ko)
+        rm = paired(km, ko)
         cv[r, 6] = (rp == "" ? "n/a" : sprintf("%.2fx", rp))
         cv[r, 7] = (rm == "" ? "n/a" : sprintf("%.2fx", rm))
         ours_ok = (bad[ko] == "" && med[ko] != "")
