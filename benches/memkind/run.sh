@@ -120,8 +120,8 @@ done
 RAW_FILE=${RAW:-$WORK/raw}
 : >"$RAW_FILE"
 
-# run_group LIB BINARY LABEL ARGS...: append "LIB<TAB>LABEL:METRIC<TAB>VALUE" lines to
-# RAW_FILE; VALUE is a number or "!crash SIG", "!fail TEXT", "!timeout", "!exit N".
+# run_group LIB BINARY LABEL ARGS...: append "LIB<TAB>LABEL:METRIC<TAB>VALUE[<TAB>ROUND]"
+# lines to RAW_FILE; VALUE is a number or "!crash SIG", "!fail TEXT", "!timeout", "!exit N".
 run_group() {
     local lib=$1 bin=$2 label=$3
     shift 3
@@ -143,9 +143,9 @@ run_group() {
             (BENCH_LIST_ONLY=1 timeout 10 "$b" "$@" >"$o" 2>/dev/null) 2>/dev/null && break
         done
     fi
-    awk -F'\t' -v lib="$lib" -v label="$label" -v status="$status" '
+    awk -F'\t' -v lib="$lib" -v label="$label" -v status="$status" -v r="$r" '
         $1 == "expect" { order[++n] = $2; seen[$2] = 0 }
-        $1 == "value"  { print lib "\t" label ":" $2 "\t" $3; seen[$2] = 1 }
+        $1 == "value"  { print lib "\t" label ":" $2 "\t" $3 "\t" r; seen[$2] = 1 }
         $1 == "fail"   { print lib "\t" label ":" $2 "\t!fail " $3; seen[$2] = 1 }
         $1 == "info"   { print lib "\t" label ":" $2 "\t#" $3 }
         END {
@@ -292,7 +292,9 @@ echo
 echo "Cells: median [min-max] over $ROUNDS rounds (each round: best of 3 timed runs of ~50 ms"
 echo "after warm-up, in a fresh process). ns = ns per operation (pair, free, call,"
 echo "or whole realloc sequence); ops/s = cycles or pairs per second (threads: aggregate);"
-echo "ratio = ours/memkind speed (>1 = ours faster). crash N/M = crashed in N of M rounds."
+echo "ratio = ours/memkind speed (>1 = ours faster), and the (x) of a target against another"
+echo "row of ours: the median over the rounds of that round's own ratio (its runs are back"
+echo "to back). crash N/M = crashed in N of M rounds."
 echo
 awk -F'\t' -v rounds="$ROUNDS" '
 function fmtnum(v, unit) {
@@ -341,14 +343,24 @@ function cell(lib, key, unit,    m, c, s) {
     if (s == "") s = "-"
     return s
 }
-function better(unit) { return unit == "ns" || unit == "lpct" ? -1 : 1 }
+# Median over the rounds of x(la, ka) / x(lb, kb) within each round (both ran in that
+# round, back to back for one group), so a slow spell of the machine weighs on both.
+function paired(la, ka, lb, kb,    n, r, q) {
+    n = 0
+    for (r in seen)
+        if (((la, ka, r) in at) && ((lb, kb, r) in at) && at[lb, kb, r] != 0)
+            q[++n] = at[la, ka, r] / at[lb, kb, r]
+    if (n == 0) return ""
+    isort(q, n)
+    return (n % 2) ? q[(n + 1) / 2] : (q[n / 2] + q[n / 2 + 1]) / 2
+}
 function ratio(key, unit,    a, b) {
     a = med["ref", key]; b = med["ours", key]
     if (a == "" || b == "") return ""
     # a lower-is-better figure of 0 (nothing grew) is as good as it gets
     if (unit == "lpct" && b == 0) return a == 0 ? 1 : 1e9
     if (a == 0 || b == 0) return ""
-    return unit == "ns" || unit == "lpct" ? a / b : b / a
+    return unit == "ns" || unit == "lpct" ? paired("ref", key, "ours", key) : paired("ours", key, "ref", key)
 }
 FILENAME == ARGV[1] {
     # raw results: lib, key, value
@@ -361,6 +373,7 @@ FILENAME == ARGV[1] {
     }
     cnt[$1, $2]++
     val[$1, $2, cnt[$1, $2]] = $3 + 0
+    at[$1, $2, $4] = $3 + 0; seen[$4] = 1
     next
 }
 {
@@ -406,15 +419,16 @@ END {
             } else if (kind == "within" || kind == "scale") {
                 other = t[2] ":" t[3]; f = t[4] + 0
                 ref = med["ours", other]
+                pq = paired("ours", k, "ours", other)
                 sub(/^[a-z]+:/, "", other)
                 if (kind == "within") {
                     ttext = ttext (ttext == "" ? "" : " & ") "<=" f "x ours " other
                     if (ours == "" || ref == "") known = 0
-                    else { q = ours / ref; detail = detail sprintf(" (%.2fx)", q); if (q > f) ok = 0 }
+                    else { q = pq; detail = detail sprintf(" (%.2fx)", q); if (q > f) ok = 0 }
                 } else {
                     ttext = ttext (ttext == "" ? "" : " & ") ">=" f "x ours " other
                     if (ours == "" || ref == "") known = 0
-                    else { q = ours / ref; detail = detail sprintf(" (%.2fx)", q); if (q < f) ok = 0 }
+                    else { q = pq; detail = detail sprintf(" (%.2fx)", q); if (q < f) ok = 0 }
                 }
             }
         }

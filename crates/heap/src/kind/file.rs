@@ -87,6 +87,7 @@ pub fn create(dir: &CStr, max_size: usize, policy: u32) -> Result<&'static Slot>
     *DIRS[index(slot)].lock() = Some(dir.to_owned());
     slot.max_bytes.store(max_size, Ordering::Relaxed);
     slot.committed.store(0, Ordering::Relaxed);
+    slot.fs_headroom.store(0, Ordering::Relaxed);
     let chunk_len = if max_size == 0 {
         let fs = sys::fs_size(fd).unwrap_or(UNLIMITED_CHUNK as u64) as usize;
         fs.clamp(CHUNK_ALIGN, UNLIMITED_CHUNK)
@@ -159,6 +160,7 @@ fn release(slot: &'static Slot) {
         sys::close(fd);
     }
     slot.committed.store(0, Ordering::Relaxed);
+    slot.fs_headroom.store(0, Ordering::Relaxed);
     slot.max_bytes.store(0, Ordering::Relaxed);
     debug_assert_eq!(slot.state.load(Ordering::Relaxed), STATE_BUSY);
     slot.state.store(STATE_FREE, Ordering::Release);

@@ -59,6 +59,9 @@ pub struct Slot {
     /// Limit on committed bytes (0 = only the file system limits).
     pub max_bytes: AtomicUsize,
     pub committed: AtomicUsize,
+    /// Bytes new ranges may still take before the file system's free space is asked
+    /// again: half of what it had free at the last look (see `space::fits_fs`).
+    pub fs_headroom: AtomicU64,
     /// Size given to `memkind_create_fixed`; 0 for every other kind.
     pub fixed_size: AtomicUsize,
     /// A block may have gone back to the arenas since the last reclaim, so purging may let
@@ -92,6 +95,7 @@ impl Slot {
             fd: AtomicI32::new(-1),
             max_bytes: AtomicUsize::new(0),
             committed: AtomicUsize::new(0),
+            fs_headroom: AtomicU64::new(0),
             fixed_size: AtomicUsize::new(0),
             freed: AtomicBool::new(true),
             reclaims: AtomicU32::new(0),

@@ -320,6 +320,29 @@ fn sigbus_fallback(addr: usize) -> bool {
     true
 }
 
+/// Whether a range of `len` bytes still fits in the file system. Asking it costs a
+/// syscall under the space lock, once per extent of every new thread's slabs; so a look
+/// grants a budget of half the free space it saw, and only a range past the budget looks
+/// again. Other processes may fill the file system meanwhile: the SIGBUS net covers that
+/// race, as it does for a check on every range.
+fn fits_fs(slot: &Slot, fd: i32, len: u64) -> bool {
+    let h = &slot.fs_headroom;
+    let mut cur = h.load(Ordering::Relaxed);
+    while cur >= len {
+        match h.compare_exchange_weak(cur, cur - len, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return true,
+            Err(now) => cur = now,
+        }
+    }
+    match sys::fs_free(fd) {
+        Ok(f) if f >= len => {
+            h.store((f - len) / 2, Ordering::Relaxed);
+            true
+        }
+        _ => false,
+    }
+}
+
 /// Reserves file blocks for a range jemalloc is about to use (or, for a large range,
 /// checks it fits); false when the kind's limit or the file system's space is reached.
 pub(super) fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
@@ -336,7 +359,7 @@ pub(super) fn commit(slot: &Slot, addr: usize, len: usize) -> bool {
     let ok = match file_offset(addr, len) {
         Some(off) if !own_file(slot, fd, addr, len, off) => false,
         Some(off) if !cover(slot, fd, off + len as u64) => false,
-        Some(_) if lazy_net() => sys::fs_free(fd).is_ok_and(|f| f >= len as u64),
+        Some(_) if lazy_net() => fits_fs(slot, fd, len as u64),
         Some(off) => match sys::reserve_blocks(fd, off, len) {
             Ok(()) => true,
             Err(_) => {
