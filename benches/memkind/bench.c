@@ -70,6 +70,14 @@ static int list_only(void)
     return getenv("BENCH_LIST_ONLY") != NULL;
 }
 
+/* BENCH_ALONGSIDE=1 (set for our library only): a group also measures, right before or
+ * after its own metric, the one a target compares it with, so both see the machine in
+ * the same state (a VM can have slow spells of seconds to minutes). */
+static int alongside(void)
+{
+    return getenv("BENCH_ALONGSIDE") != NULL;
+}
+
 static const char *size_name(size_t size)
 {
     static char buf[32];
@@ -232,6 +240,21 @@ static int group_tight(const char *spec, const char *dir)
             out("fail", m, "allocation returned NULL");
         else
             out("value", m, "%.2f", ns);
+        /* the heap this one's target compares it with */
+        const char *other = NULL;
+        if (h.owned && sizes[i] <= 4 * KIB)
+            other = "default";
+        else if (!h.owned && h.kind && sizes[i] == 64)
+            other = "glibc";
+        if (other && alongside()) {
+            struct heap o;
+            open_heap(other, NULL, &o);
+            struct pair_ctx oc = {&o, sizes[i]};
+            double ons = measure(run_pairs, &oc);
+            snprintf(m, sizeof(m), "tight.%s.%s.%s", spec, other, size_name(sizes[i]));
+            if (ons > 0)
+                out("value", m, "%.2f", ons);
+        }
     }
     close_heap(&h);
     return 0;
@@ -486,11 +509,49 @@ static void *thread_main(void *arg)
 }
 
 /* mode: 1 (one thread), shared (two threads, one kind), split (a kind each) */
+/* Aggregate pairs per second of `nthr` threads on kinds[0] (each on its own kind when
+ * `split`), the best of REPS windows; -1 when an allocation failed. */
+static double run_threads(memkind_t kinds[2], int nthr, int split, size_t size)
+{
+    pthread_barrier_t barrier;
+    pthread_barrier_init(&barrier, NULL, (unsigned)nthr);
+    struct thr t[2];
+    pthread_t tid[2];
+    int started = 0, failed = 0;
+    for (int i = 0; i < nthr; i++) {
+        memset(&t[i], 0, sizeof(t[i]));
+        t[i].kind = kinds[split ? i : 0];
+        t[i].size = size;
+        t[i].barrier = &barrier;
+        if (pthread_create(&tid[i], NULL, thread_main, &t[i]))
+            exit(1); /* the barrier would never open for the started ones */
+        started++;
+    }
+    for (int i = 0; i < started; i++) {
+        pthread_join(tid[i], NULL);
+        failed |= t[i].failed;
+    }
+    pthread_barrier_destroy(&barrier);
+    if (failed)
+        return -1;
+    /* aggregate rate of each window; the best window counts */
+    double total = 0;
+    for (int w = 0; w < REPS; w++) {
+        double sum = 0;
+        for (int i = 0; i < nthr; i++)
+            sum += t[i].ops_per_s[w];
+        if (sum > total)
+            total = sum;
+    }
+    return total;
+}
+
 static int group_threads(const char *mode, const char *dir)
 {
     static const size_t tsizes[] = {64, 4 * KIB};
     int nthr = strcmp(mode, "1") ? 2 : 1;
     int split = !strcmp(mode, "split");
+    int shared = !strcmp(mode, "shared");
     char m[2][64];
     for (int s = 0; s < 2; s++) {
         snprintf(m[s], sizeof(m[s]), "threads.%s.%s", mode, size_name(tsizes[s]));
@@ -503,34 +564,15 @@ static int group_threads(const char *mode, const char *dir)
         if (create_file_kind(dir, 0, &kinds[i]))
             return 1;
     for (int s = 0; s < 2; s++) {
-        pthread_barrier_t barrier;
-        pthread_barrier_init(&barrier, NULL, (unsigned)nthr);
-        struct thr t[2];
-        pthread_t tid[2];
-        for (int i = 0; i < nthr; i++) {
-            memset(&t[i], 0, sizeof(t[i]));
-            t[i].kind = kinds[split ? i : 0];
-            t[i].size = tsizes[s];
-            t[i].barrier = &barrier;
-            if (pthread_create(&tid[i], NULL, thread_main, &t[i]))
-                return 1;
+        if (shared && alongside()) {
+            double one = run_threads(kinds, 1, 0, tsizes[s]);
+            char a[64];
+            snprintf(a, sizeof(a), "threads.shared.one.%s", size_name(tsizes[s]));
+            if (one > 0)
+                out("value", a, "%.0f", one);
         }
-        int failed = 0;
-        for (int i = 0; i < nthr; i++) {
-            pthread_join(tid[i], NULL);
-            failed |= t[i].failed;
-        }
-        /* aggregate rate of each window; the best window counts */
-        double total = 0;
-        for (int w = 0; w < REPS; w++) {
-            double sum = 0;
-            for (int i = 0; i < nthr; i++)
-                sum += t[i].ops_per_s[w];
-            if (sum > total)
-                total = sum;
-        }
-        pthread_barrier_destroy(&barrier);
-        if (failed)
+        double total = run_threads(kinds, nthr, split, tsizes[s]);
+        if (total < 0)
             out("fail", m[s], "allocation returned NULL");
         else
             out("value", m[s], "%.0f", total);
@@ -540,43 +582,70 @@ static int group_threads(const char *mode, const char *dir)
             memkind_destroy_kind(kinds[i]);
     return 0;
 }
-
 /* ---- many threads on one kind ---------------------------------------------------- */
 
 #define MANY 64
-/* Batches of 256 pairs per thread and window: about 100 ms of ours, long enough that
- * waking 64 threads at its start does not count. */
-#define MANY_BATCHES 400
+/* Windows of about MANY_WINDOW_NS each (the pairs a thread runs are set by a first,
+ * short window), long enough that waking 64 threads at a window's start does not
+ * count; MANY_REPS of them. */
+#define MANY_WINDOW_NS 100e6
+#define MANY_PROBE 20
+#define MANY_REPS 5
+
+struct many_shared {
+    pthread_barrier_t barrier;
+    struct many *all;
+    long batches; /* of 256 pairs per thread and window */
+};
 
 struct many {
     memkind_t kind;
     size_t size;
-    pthread_barrier_t *barrier;
-    double start[REPS], end[REPS];
+    struct many_shared *sh;
+    double start[MANY_REPS + 1], end[MANY_REPS + 1];
     int failed;
 };
+
+/* Span of window w over all threads: first start to last end. */
+static double many_span(const struct many *all, int w)
+{
+    double t0 = all[0].start[w], t1 = all[0].end[w];
+    for (int i = 1; i < MANY; i++) {
+        t0 = all[i].start[w] < t0 ? all[i].start[w] : t0;
+        t1 = all[i].end[w] > t1 ? all[i].end[w] : t1;
+    }
+    return t1 - t0;
+}
 
 static void *many_main(void *arg)
 {
     struct many *t = arg;
+    struct many_shared *sh = t->sh;
     struct heap h = {t->kind, 0};
     struct pair_ctx c = {&h, t->size};
     if (run_pairs(&c, 256))
         t->failed = 1;
-    for (int w = 0; w < REPS; w++) {
-        pthread_barrier_wait(t->barrier);
+    /* window 0 probes the rate with MANY_PROBE batches */
+    for (int w = 0; w <= MANY_REPS; w++) {
+        pthread_barrier_wait(&sh->barrier);
+        long n = w ? sh->batches : MANY_PROBE; /* set before this barrier opened */
         t->start[w] = now_ns();
-        for (int b = 0; b < MANY_BATCHES && !t->failed; b++)
+        for (long b = 0; b < n && !t->failed; b++)
             if (run_pairs(&c, 256))
                 t->failed = 1;
         t->end[w] = now_ns();
+        if (w == 0 && pthread_barrier_wait(&sh->barrier) == PTHREAD_BARRIER_SERIAL_THREAD) {
+            double span = many_span(sh->all, 0);
+            long b = (long)(MANY_PROBE * MANY_WINDOW_NS / (span > 1 ? span : 1));
+            sh->batches = b < MANY_PROBE ? MANY_PROBE : b > 100000 ? 100000 : b;
+        }
     }
     return NULL;
 }
 
 /* MANY threads time-share the CPUs on one kind: the aggregate rate, all pairs of a window
  * over its wall time, from the first thread's start to the last one's end (a thread's own
- * window would also count the time it waits for a CPU), best of REPS windows. */
+ * window would also count the time it waits for a CPU), best of MANY_REPS windows. */
 static int group_threads_many(const char *dir)
 {
     static const size_t tsizes[] = {64, 4 * KIB};
@@ -591,17 +660,27 @@ static int group_threads_many(const char *dir)
     if (create_file_kind(dir, 0, &kind))
         return 1;
     for (int s = 0; s < 2; s++) {
-        pthread_barrier_t barrier;
-        pthread_barrier_init(&barrier, NULL, MANY);
+        if (alongside()) {
+            memkind_t kinds[2] = {kind, NULL};
+            double two = run_threads(kinds, 2, 0, tsizes[s]);
+            char a[64];
+            snprintf(a, sizeof(a), "threads.%d.two.%s", MANY, size_name(tsizes[s]));
+            if (two > 0)
+                out("value", a, "%.0f", two);
+        }
         static struct many t[MANY];
+        static struct many_shared sh;
         pthread_t tid[MANY];
+        sh.all = t;
+        sh.batches = MANY_PROBE;
+        pthread_barrier_init(&sh.barrier, NULL, MANY);
         for (int i = 0; i < MANY; i++) {
             memset(&t[i], 0, sizeof(t[i]));
             t[i].kind = kind;
             t[i].size = tsizes[s];
-            t[i].barrier = &barrier;
+            t[i].sh = &sh;
             if (pthread_create(&tid[i], NULL, many_main, &t[i]))
-                return 1;
+                exit(1); /* the barrier would never open for the started ones */
         }
         int failed = 0;
         for (int i = 0; i < MANY; i++) {
@@ -609,17 +688,12 @@ static int group_threads_many(const char *dir)
             failed |= t[i].failed;
         }
         double best = 0;
-        for (int w = 0; w < REPS; w++) {
-            double t0 = t[0].start[w], t1 = t[0].end[w];
-            for (int i = 1; i < MANY; i++) {
-                t0 = t[i].start[w] < t0 ? t[i].start[w] : t0;
-                t1 = t[i].end[w] > t1 ? t[i].end[w] : t1;
-            }
-            double rate = (double)MANY * MANY_BATCHES * 256 * 1e9 / (t1 - t0);
+        for (int w = 1; w <= MANY_REPS; w++) {
+            double rate = (double)MANY * (double)sh.batches * 256 * 1e9 / many_span(t, w);
             if (rate > best)
                 best = rate;
         }
-        pthread_barrier_destroy(&barrier);
+        pthread_barrier_destroy(&sh.barrier);
         if (failed)
             out("fail", m[s], "allocation returned NULL");
         else
