@@ -595,6 +595,7 @@ static int group_threads(const char *mode, const char *dir)
 struct many_shared {
     pthread_barrier_t barrier;
     struct many *all;
+    int n;        /* threads */
     long batches; /* of 256 pairs per thread and window */
 };
 
@@ -607,10 +608,10 @@ struct many {
 };
 
 /* Span of window w over all threads: first start to last end. */
-static double many_span(const struct many *all, int w)
+static double many_span(const struct many *all, int n, int w)
 {
     double t0 = all[0].start[w], t1 = all[0].end[w];
-    for (int i = 1; i < MANY; i++) {
+    for (int i = 1; i < n; i++) {
         t0 = all[i].start[w] < t0 ? all[i].start[w] : t0;
         t1 = all[i].end[w] > t1 ? all[i].end[w] : t1;
     }
@@ -635,7 +636,7 @@ static void *many_main(void *arg)
                 t->failed = 1;
         t->end[w] = now_ns();
         if (w == 0 && pthread_barrier_wait(&sh->barrier) == PTHREAD_BARRIER_SERIAL_THREAD) {
-            double span = many_span(sh->all, 0);
+            double span = many_span(sh->all, sh->n, 0);
             long b = (long)(MANY_PROBE * MANY_WINDOW_NS / (span > 1 ? span : 1));
             sh->batches = b < MANY_PROBE ? MANY_PROBE : b > 100000 ? 100000 : b;
         }
@@ -643,9 +644,44 @@ static void *many_main(void *arg)
     return NULL;
 }
 
-/* MANY threads time-share the CPUs on one kind: the aggregate rate, all pairs of a window
- * over its wall time, from the first thread's start to the last one's end (a thread's own
- * window would also count the time it waits for a CPU), best of MANY_REPS windows. */
+/* `nthr` (up to MANY) threads time-share the CPUs on one kind: the aggregate rate, all
+ * pairs of a window over its wall time, from the first thread's start to the last one's
+ * end (a thread's own window would also count the time it waits for a CPU), best of
+ * MANY_REPS windows; -1 when an allocation failed. */
+static double run_many(memkind_t kind, size_t size, int nthr)
+{
+    static struct many t[MANY];
+    static struct many_shared sh;
+    pthread_t tid[MANY];
+    sh.all = t;
+    sh.n = nthr;
+    sh.batches = MANY_PROBE;
+    pthread_barrier_init(&sh.barrier, NULL, (unsigned)nthr);
+    for (int i = 0; i < nthr; i++) {
+        memset(&t[i], 0, sizeof(t[i]));
+        t[i].kind = kind;
+        t[i].size = size;
+        t[i].sh = &sh;
+        if (pthread_create(&tid[i], NULL, many_main, &t[i]))
+            exit(1); /* the barrier would never open for the started ones */
+    }
+    int failed = 0;
+    for (int i = 0; i < nthr; i++) {
+        pthread_join(tid[i], NULL);
+        failed |= t[i].failed;
+    }
+    pthread_barrier_destroy(&sh.barrier);
+    if (failed)
+        return -1;
+    double best = 0;
+    for (int w = 1; w <= MANY_REPS; w++) {
+        double rate = (double)nthr * (double)sh.batches * 256 * 1e9 / many_span(t, nthr, w);
+        if (rate > best)
+            best = rate;
+    }
+    return best;
+}
+
 static int group_threads_many(const char *dir)
 {
     static const size_t tsizes[] = {64, 4 * KIB};
@@ -660,41 +696,16 @@ static int group_threads_many(const char *dir)
     if (create_file_kind(dir, 0, &kind))
         return 1;
     for (int s = 0; s < 2; s++) {
+        /* the target's reference: two threads, measured the same way */
         if (alongside()) {
-            memkind_t kinds[2] = {kind, NULL};
-            double two = run_threads(kinds, 2, 0, tsizes[s]);
+            double two = run_many(kind, tsizes[s], 2);
             char a[64];
             snprintf(a, sizeof(a), "threads.%d.two.%s", MANY, size_name(tsizes[s]));
             if (two > 0)
                 out("value", a, "%.0f", two);
         }
-        static struct many t[MANY];
-        static struct many_shared sh;
-        pthread_t tid[MANY];
-        sh.all = t;
-        sh.batches = MANY_PROBE;
-        pthread_barrier_init(&sh.barrier, NULL, MANY);
-        for (int i = 0; i < MANY; i++) {
-            memset(&t[i], 0, sizeof(t[i]));
-            t[i].kind = kind;
-            t[i].size = tsizes[s];
-            t[i].sh = &sh;
-            if (pthread_create(&tid[i], NULL, many_main, &t[i]))
-                exit(1); /* the barrier would never open for the started ones */
-        }
-        int failed = 0;
-        for (int i = 0; i < MANY; i++) {
-            pthread_join(tid[i], NULL);
-            failed |= t[i].failed;
-        }
-        double best = 0;
-        for (int w = 1; w <= MANY_REPS; w++) {
-            double rate = (double)MANY * (double)sh.batches * 256 * 1e9 / many_span(t, w);
-            if (rate > best)
-                best = rate;
-        }
-        pthread_barrier_destroy(&sh.barrier);
-        if (failed)
+        double best = run_many(kind, tsizes[s], MANY);
+        if (best < 0)
             out("fail", m[s], "allocation returned NULL");
         else
             out("value", m[s], "%.0f", best);

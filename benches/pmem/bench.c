@@ -229,7 +229,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s ours.so system.so /dev/shm/file [rounds]\n", argv[0]);
 		return 2;
 	}
-	int rounds = argc > 4 ? atoi(argv[4]) : 41;
+	int rounds = argc > 4 ? atoi(argv[4]) : 25;
 	double target_s = 0.004; /* per sample: short, so a pair shares its background load */
 	struct lib libs[2];
 	load(&libs[0], argv[2], "libpmem");

@@ -15,5 +15,5 @@ $CC -O2 -Wall -Wextra -o "$work/bench" "$here/bench.c" -ldl
 for clock in ${PMEM_BENCH_CLOCKS:-wall cpu}; do
 	echo "== $clock clock"
 	PMEM_BENCH_CLOCK=$clock PMEM_IS_PMEM_FORCE=1 "$work/bench" "$PMEM_OURS" "$sys" \
-		/dev/shm/pmem-bench.$$ "${PMEM_BENCH_ROUNDS:-41}"
+		/dev/shm/pmem-bench.$$ "${PMEM_BENCH_ROUNDS:-25}"
 done
